@@ -61,6 +61,7 @@ class KeysSection(_Section):
     dataplane: str = "keys/dataplane.pem"
     issuer: str | None = None  # authority (hub) only
     pseudonymisation: str = "keys/pseudonymisation.key"
+    created: str = Field(default="2026-01", pattern=r"^[0-9]{4}-[0-9]{2}$")  # dates the key ids (#key-YYYY-MM)
 
 
 class DatabaseSection(_Section):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
+import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 from connector.config import load_config
 
-__all__ = ["init_node", "did_for", "InitError"]
+__all__ = ["init_node", "init_from_template", "did_for", "InitError", "public_key_pem"]
 
 ROLE_DEFAULTS = {"hub": ["national_hub"], "node": ["regional_node"]}
+ANCHOR = "keys/authority-issuer.pub.pem"
 
 
 class InitError(Exception):
@@ -21,8 +28,9 @@ def did_for(host: str, port: int) -> str:
     return f"did:web:{host}%3A{port}"
 
 
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+def public_key_pem(public_key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _write_secret(path: Path, data: bytes) -> None:
@@ -31,75 +39,85 @@ def _write_secret(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def init_node(directory: Path, *, name: str, role: str, port: int, host: str = "127.0.0.1",
               legal_name: str | None = None, siren: str = "000000000", roles: list[str] | None = None,
               territory: list[str] | None = None, authority_did: str | None = None,
               authority_url: str | None = None, authority_key: Path | None = None,
-              database_url: str = "", insecure: bool = True, workers: int = 2) -> Path:
+              database_url: str = "", insecure: bool = True, workers: int = 2,
+              extra: dict[str, Any] | None = None) -> Path:
     """Create ``directory`` with everything a node needs to start; refuse to overwrite an existing node."""
-    from connector.identity import generate_private_key, private_key_pem, public_key_pem
+    from connector.identity.keys import generate_key, load_private_key, write_private_key
 
     directory = directory.resolve()
     config_path = directory / "node.toml"
     if config_path.exists():
         raise InitError(f"{config_path}: a node already exists here; choose another --dir")
+    if role != "hub" and not (authority_did and authority_url and authority_key):
+        raise InitError("a node needs its authority: --authority-did, --authority-url and --authority-key")
+    if authority_key is not None and role != "hub" and not authority_key.is_file():
+        raise InitError(f"--authority-key: file not found: {authority_key}")
     (directory / "keys").mkdir(parents=True, exist_ok=True)
     os.chmod(directory / "keys", 0o700)
     (directory / "data").mkdir(exist_ok=True)
     (directory / "logs").mkdir(exist_ok=True)
     names = ["auth", "audit", "dataplane"] + (["issuer"] if role == "hub" else [])
     for key_name in names:
-        _write_secret(directory / "keys" / f"{key_name}.pem", private_key_pem(generate_private_key()))
+        write_private_key(directory / "keys" / f"{key_name}.pem", generate_key())
     _write_secret(directory / "keys" / "pseudonymisation.key", secrets.token_bytes(32))
     _write_secret(directory / "admin.token", secrets.token_urlsafe(32).encode())
 
     did = did_for(host, port)
     url = f"http://{host}:{port}"
     if role == "hub":
-        from connector.identity import load_private_key
         issuer = load_private_key(directory / "keys" / "issuer.pem")
-        (directory / "keys" / "authority-issuer.pub.pem").write_bytes(public_key_pem(issuer.public_key()))
+        (directory / ANCHOR).write_bytes(public_key_pem(issuer.public_key()))
         authority_did, authority_url = did, url
-        anchor = "keys/authority-issuer.pub.pem"
     else:
-        if not (authority_did and authority_url and authority_key):
-            raise InitError("a node needs its authority: --authority-did, --authority-url and --authority-key")
-        if not authority_key.is_file():
-            raise InitError(f"--authority-key: file not found: {authority_key}")
-        (directory / "keys" / "authority-issuer.pub.pem").write_bytes(authority_key.read_bytes())
-        anchor = "keys/authority-issuer.pub.pem"
-    roles = roles or ROLE_DEFAULTS[role]
-    lines = [
-        "# Passerelle node configuration (paths are relative to this file)",
-        "[node]",
-        f'name = "{name}"',
-        f'role = "{role}"',
-        f'did = "{did}"',
-        f'host = "{host}"',
-        f"port = {port}",
-        f'public_url = "{url}"',
-        f"insecure_test_mode = {'true' if insecure else 'false'}",
-        f"workers = {workers}",
-        "",
-        "[organisation]",
-        f'legal_name = "{legal_name or name}"',
-        f'siren = "{siren}"',
-        f"roles = {_toml_list(roles)}",
-        f"territory = {_toml_list(territory or [])}",
-        "",
-        "[keys]",
-        'auth = "keys/auth.pem"',
-        'audit = "keys/audit.pem"',
-        'dataplane = "keys/dataplane.pem"',
-    ]
+        assert authority_key is not None
+        (directory / ANCHOR).write_bytes(authority_key.read_bytes())
+    keys = {"auth": "keys/auth.pem", "audit": "keys/audit.pem", "dataplane": "keys/dataplane.pem",
+            "created": datetime.now(timezone.utc).strftime("%Y-%m")}
     if role == "hub":
-        lines.append('issuer = "keys/issuer.pem"')
-    lines += ["", "[database]", f'url = "{database_url}"', "",
-              "[authority]", f'did = "{authority_did}"', f'url = "{authority_url}"', f'issuer_key = "{anchor}"', ""]
-    config_path.write_text("\n".join(lines), encoding="utf-8")
+        keys["issuer"] = "keys/issuer.pem"
+    doc: dict[str, Any] = {
+        "node": {"name": name, "role": role, "did": did, "host": host, "port": port, "public_url": url,
+                 "insecure_test_mode": insecure, "workers": workers},
+        "organisation": {"legal_name": legal_name or name, "siren": siren, "roles": roles or ROLE_DEFAULTS[role],
+                         "territory": territory or []},
+        "keys": keys,
+        "database": {"url": database_url},
+        "authority": {"did": authority_did, "url": authority_url, "issuer_key": ANCHOR},
+    }
+    if extra:
+        doc = _merge(extra, doc)
+    text = "# Passerelle node configuration (paths are relative to this file)\n" + tomli_w.dumps(doc)
+    config_path.write_text(text, encoding="utf-8")
     cfg = load_config(config_path)
     from connector.store import make_engine, upgrade
     engine = make_engine(cfg.database_url)
     upgrade(engine)
     engine.dispose()
     return config_path
+
+
+def init_from_template(template: Path, directory: Path, *, port: int, authority_did: str | None = None,
+                       authority_url: str | None = None, authority_key: Path | None = None,
+                       database_url: str = "") -> Path:
+    """A node directory from a config template (e.g. ``config/demo/occitanie.toml``) on a given port.
+
+    Identity fields (DID, URL, port, keys, authority) are generated; everything else comes from the template.
+    """
+    raw = tomllib.loads(template.read_text(encoding="utf-8"))
+    node, org = raw.get("node", {}), raw.get("organisation", {})
+    extra = {k: v for k, v in raw.items() if k not in ("node", "organisation", "keys", "database", "authority")}
+    return init_node(directory, name=node["name"], role=node["role"], port=port, legal_name=org.get("legal_name"),
+                     siren=org.get("siren", "000000000"), roles=org.get("roles"), territory=org.get("territory"),
+                     authority_did=authority_did, authority_url=authority_url, authority_key=authority_key,
+                     database_url=database_url, extra=extra)

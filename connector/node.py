@@ -59,18 +59,25 @@ class Node:
         """An Ed25519 private key from the node's key files, parsed once per process."""
         cache = self.__dict__.setdefault("_keys", {})
         if name not in cache:
-            from connector.identity import load_private_key
+            from connector.identity.keys import load_private_key
             cache[name] = load_private_key(self.config.key_path(name))
         return cache[name]
 
     @cached_property
     def authority_key(self) -> Any:
-        from connector.identity import load_public_key
-        return load_public_key(self.config.resolve(self.config.authority.issuer_key))
+        """The pinned trust anchor: the authority's issuer public key."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        path = self.config.resolve(self.config.authority.issuer_key)
+        key = serialization.load_pem_public_key(path.read_bytes())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path}: the authority key must be Ed25519")
+        return key
 
     def key_id(self, name: str) -> str:
-        from connector.identity import key_id_for
-        return key_id_for(self.did, name, self.private_key(name).public_key())
+        """``did#key-YYYY-MM`` style key ids (auth → ``key``, audit → ``audit``, issuer → ``issuer``)."""
+        purpose = {"auth": "key"}.get(name, name)
+        return f"{self.did}#{purpose}-{self.config.keys.created}"
 
     # -- storage ------------------------------------------------------------------------------------------------
     @property

@@ -1,0 +1,75 @@
+"""Shared fixtures: database URLs for both engines, free loopback ports, the spec folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = (ROOT / ".." / "shared" / "spec").resolve()
+PG_URL = os.environ.get("PASSERELLE_TEST_PG", "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from connector.store import normalise_url
+    schema = "t_" + uuid.uuid4().hex[:12]
+    eng = create_engine(normalise_url(base))
+    with eng.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+    from connector.store import normalise_url
+    eng = create_engine(normalise_url(base))
+    with eng.begin() as c:
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    eng.dispose()
+
+
+def _engines() -> list[str]:
+    """SQLite always; PostgreSQL too when PASSERELLE_TEST_PG names a server (as CI does)."""
+    only = os.environ.get("PASSERELLE_DB")
+    if only == "pg":
+        return ["pg"]
+    return ["sqlite", "pg"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(params=_engines())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database on each engine under test: one store test suite, run against both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'node.db'}"
+        return
+    url, schema = _pg_schema_url(PG_URL)
+    try:
+        yield url
+    finally:
+        _drop_schema(PG_URL, schema)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # every test that touches a database is marked "pg", so `-m pg` reruns exactly those on PostgreSQL
+    for item in items:
+        if "db_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pg)
