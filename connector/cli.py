@@ -51,7 +51,7 @@ def cli() -> None:
 @click.option("--authority-did", default=None)
 @click.option("--authority-url", default=None)
 @click.option("--authority-key", type=click.Path(dir_okay=False), default=None,
-              help="the authority's issuer public key (PEM), pinned as trust anchor")
+              help="the authority's issuer keys (JWKS file written by the hub's init: keys/authority.jwks.json)")
 @click.option("--database-url", default="", help="PostgreSQL URL; default: SQLite in the node directory")
 def init(role: str, name: str, directory: str, port: int, host: str, legal_name: str | None, siren: str,
          member_roles: tuple[str, ...], territory: tuple[str, ...], authority_did: str | None,

@@ -17,7 +17,7 @@ from connector.config import load_config
 __all__ = ["init_node", "init_from_template", "did_for", "InitError", "public_key_pem"]
 
 ROLE_DEFAULTS = {"hub": ["national_hub"], "node": ["regional_node"]}
-ANCHOR = "keys/authority-issuer.pub.pem"
+ANCHOR = "keys/authority.jwks.json"  # the pinned trust anchor: {kid: public JWK}
 
 
 class InitError(Exception):
@@ -76,8 +76,11 @@ def init_node(directory: Path, *, name: str, role: str, port: int, host: str = "
     did = did_for(host, port)
     url = f"http://{host}:{port}"
     if role == "hub":
+        import json
+        from connector.identity.keys import public_jwk
         issuer = load_private_key(directory / "keys" / "issuer.pem")
-        (directory / ANCHOR).write_bytes(public_key_pem(issuer.public_key()))
+        kid = f"{did}#issuer-{datetime.now(timezone.utc):%Y-%m}"
+        (directory / ANCHOR).write_text(json.dumps({kid: public_jwk(issuer.public_key())}, indent=2))
         authority_did, authority_url = did, url
     else:
         assert authority_key is not None

@@ -63,17 +63,6 @@ class Node:
             cache[name] = load_private_key(self.config.key_path(name))
         return cache[name]
 
-    @cached_property
-    def authority_key(self) -> Any:
-        """The pinned trust anchor: the authority's issuer public key."""
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        path = self.config.resolve(self.config.authority.issuer_key)
-        key = serialization.load_pem_public_key(path.read_bytes())
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError(f"{path}: the authority key must be Ed25519")
-        return key
-
     def key_id(self, name: str) -> str:
         """``did#key-YYYY-MM`` style key ids (auth → ``key``, audit → ``audit``, issuer → ``issuer``)."""
         purpose = {"auth": "key"}.get(name, name)

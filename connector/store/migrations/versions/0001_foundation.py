@@ -37,21 +37,21 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("status_index", sa.Integer, nullable=False, unique=True),
         sa.Column("credential_id", sa.String(128), nullable=True),
-        sa.Column("enrolled_at", sa.DateTime, nullable=False),
-        sa.Column("revoked_at", sa.DateTime, nullable=True),
+        sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_table(
         "own_credential",
         sa.Column("id", sa.String(128), primary_key=True),
         sa.Column("kind", sa.String(128), nullable=False),
         sa.Column("jwt", sa.Text, nullable=False),
-        sa.Column("issued_at", sa.DateTime, nullable=False),
-        sa.Column("valid_until", sa.DateTime, nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "denial",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("caller", sa.String(512), nullable=True),
         sa.Column("path", sa.String(512), nullable=False),
         sa.Column("code", sa.String(64), nullable=False),

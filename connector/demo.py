@@ -1,0 +1,199 @@
+"""``passerelle demo``: a local data space on loopback, each node a real process with its own database and keys.
+
+The flow: the authority starts and enrols every participant; each node obtains its membership credential; then
+every node calls every other node's protocol endpoint, so that each one verifies every other's identity and
+membership. Later steps (catalogue, negotiation, transfer, indicators) extend the same flow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+__all__ = ["run_demo", "DemoError", "DemoNode", "DemoSpace", "TEMPLATES"]
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "config" / "demo"
+TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault"]
+
+
+class DemoError(Exception):
+    pass
+
+
+@dataclass
+class DemoNode:
+    name: str
+    directory: Path
+    port: int
+    did: str = ""
+    admin_token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def api(self, client: httpx.Client, method: str, path: str, json: Any = None,
+            timeout: float = 30.0) -> dict[str, Any]:
+        resp = client.request(method, self.url + path, json=json, timeout=timeout,
+                              headers={"Authorization": f"Bearer {self.admin_token}"})
+        if resp.status_code >= 400:
+            raise DemoError(f"{self.name}: {method} {path} → {resp.status_code} {resp.text[:300]}")
+        return resp.json()
+
+
+@dataclass
+class DemoSpace:
+    """The nodes of a running demo; used by the CLI, the tests and the benchmarks alike."""
+
+    root: Path
+    nodes: dict[str, DemoNode] = field(default_factory=dict)
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+
+    def create(self, base_port: int, database_url: str = "", names: list[str] | None = None) -> None:
+        from connector.init_node import init_from_template
+        from connector.config import load_config
+        names = names or TEMPLATES
+        hub_dir = self.root / "hub"
+        for i, name in enumerate(names):
+            d = self.root / name
+            port = base_port + TEMPLATES.index(name)
+            if not (d / "node.toml").exists():
+                db = _node_database(database_url, name)
+                if name == "hub":
+                    init_from_template(TEMPLATE_DIR / f"{name}.toml", d, port=port, database_url=db)
+                else:
+                    hub = load_config(hub_dir / "node.toml")
+                    init_from_template(TEMPLATE_DIR / f"{name}.toml", d, port=port,
+                                       authority_did=hub.node.did, authority_url=hub.node.public_url,
+                                       authority_key=hub_dir / "keys" / "authority.jwks.json",
+                                       database_url=db)
+            cfg = load_config(d / "node.toml")
+            self.nodes[name] = DemoNode(name, d, cfg.node.port, cfg.node.did,
+                                        (d / "admin.token").read_text().strip())
+
+    def start(self, timeout: float = 30.0) -> None:
+        for node in self.nodes.values():
+            log = open(node.directory / "logs" / "serve.log", "ab")
+            node.process = subprocess.Popen(
+                [sys.executable, "-m", "connector.cli", "serve", "--dir", str(node.directory)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        for node in self.nodes.values():
+            while True:
+                if node.process and node.process.poll() is not None:
+                    tail = (node.directory / "logs" / "serve.log").read_text(errors="replace")[-400:]
+                    raise DemoError(f"{node.name} exited with {node.process.returncode}: {tail.strip()}")
+                try:
+                    if self.client.get(node.url + "/.well-known/dspace-version", timeout=1.0).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise DemoError(f"{node.name} did not answer on {node.url} within {timeout:.0f} s")
+                time.sleep(0.05)
+
+    def enrol_all(self) -> None:
+        hub = self.nodes["hub"]
+        from connector.config import load_config
+        for node in self.nodes.values():
+            cfg = load_config(node.directory / "node.toml")
+            org = cfg.organisation
+            existing = {m["did"] for m in hub.api(self.client, "GET", "/api/members")["members"]}
+            if node.did not in existing:
+                hub.api(self.client, "POST", "/api/members", {
+                    "did": node.did, "legal_name": org.legal_name, "siren": org.siren,
+                    "roles": list(org.roles), "territory": list(org.territory)})
+        for node in self.nodes.values():
+            node.api(self.client, "POST", "/api/trust/refresh")
+            node.api(self.client, "POST", "/api/membership/refresh")
+
+    def verify_mesh(self) -> list[tuple[str, str, bool, str]]:
+        """Every node calls every other node; returns (caller, callee, ok, detail)."""
+        results = []
+        for a in self.nodes.values():
+            for b in self.nodes.values():
+                if a is b:
+                    continue
+                r = a.api(self.client, "POST", "/api/peers/check", {"did": b.did})
+                results.append((a.name, b.name, bool(r.get("ok")), r.get("detail", "")))
+        return results
+
+    def stop(self) -> None:
+        for node in self.nodes.values():
+            if node.process and node.process.poll() is None:
+                os.killpg(node.process.pid, signal.SIGTERM)
+        for node in self.nodes.values():
+            if node.process:
+                try:
+                    node.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(node.process.pid, signal.SIGKILL)
+                    node.process.wait()
+        self.client.close()
+
+
+def _node_database(database_url: str, name: str) -> str:
+    """One schema per node when the demo runs on PostgreSQL; SQLite files otherwise."""
+    if not database_url:
+        return ""
+    from sqlalchemy import create_engine, text
+    from connector.store import normalise_url
+    schema = f"demo_{name}"
+    eng = create_engine(normalise_url(database_url))
+    with eng.begin() as c:
+        c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    eng.dispose()
+    sep = "&" if "?" in database_url else "?"
+    return f"{database_url}{sep}options=-csearch_path%3D{schema}"
+
+
+def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url: str = "",
+             echo: Callable[[str], None] = print) -> bool:
+    temp = directory is None
+    root = Path(tempfile.mkdtemp(prefix="passerelle-demo-")) if temp else directory
+    assert root is not None
+    root.mkdir(parents=True, exist_ok=True)
+    space = DemoSpace(root)
+    t0 = time.monotonic()
+    ok = True
+    try:
+        space.create(base_port, database_url)
+        echo(f"nodes in {root}")
+        space.start()
+        t_up = time.monotonic() - t0
+        space.enrol_all()
+        t_enrolled = time.monotonic() - t0
+        echo(f"5 nodes serving after {t_up:.1f} s, enrolled after {t_enrolled:.1f} s")
+        for node in space.nodes.values():
+            echo(f"  {node.name:<10} {node.url:<24} {node.did}")
+        mesh = space.verify_mesh()
+        failures = [m for m in mesh if not m[2]]
+        echo(f"identity and membership: {len(mesh) - len(failures)}/{len(mesh)} node pairs verified each other")
+        for caller, callee, _, detail in failures:
+            echo(f"  FAILED {caller} → {callee}: {detail}")
+        ok = not failures
+        if not once:
+            echo("data space running; Ctrl-C to stop")
+            try:
+                while all(n.process and n.process.poll() is None for n in space.nodes.values()):
+                    time.sleep(0.5)
+                echo("a node stopped; shutting down")
+                ok = False
+            except KeyboardInterrupt:
+                echo("stopping")
+    finally:
+        space.stop()
+        if temp:
+            shutil.rmtree(root, ignore_errors=True)
+    return ok
