@@ -1,0 +1,1 @@
+"""Bundled extract of the ODRL 2.2 vocabulary (see SOURCE.md)."""
