@@ -1,0 +1,254 @@
+"""One ingestion pipeline for every way a file arrives (``passerelle publish``, drop folder, upload page).
+
+``ingest(path, schema, out_dir, quarantine_dir, key, key_version)`` checks limits before parsing, streams the file
+through validation and pseudonymisation into a hidden temp Parquet file, and renames it into ``out_dir`` only when
+the whole file is valid. A rejected file is copied into ``quarantine_dir/<stamp>-<sha>/`` with ``report.json``; the
+output directory is untouched. A crash leaves only a hidden ``.partial`` file, removed by the next run; running
+``ingest`` again on the same input lands the same file name (input sha256 + key version), so a retry is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hub.collection.atomic import cleanup_partials, commit, sha256_file, temp_path, write_json_atomic
+from hub.collection.limits import Limits, Refused, check_file_name, check_size, check_text_head, inspect_xlsx, sniff_format
+from hub.collection.pseudonymise import Pseudonymiser
+from hub.collection.readers import check_columns, csv_batches, parquet_batches, xlsx_batches
+from hub.collection.report import Problem, Report
+from hub.collection.validate import Validator
+from hub.schemas import TableSchema, load_schema
+
+__all__ = ["IngestResult", "ingest"]
+
+
+@dataclass
+class IngestResult:
+    """What the publisher records as a new dataset version (``published``) or shows to the person (``rejected``)."""
+
+    status: str  # "published" | "rejected"
+    schema_iri: str
+    original_name: str
+    input_sha256: str
+    input_bytes: int
+    format: str | None
+    key_version: str
+    report: Report
+    rows: int = 0
+    output_path: Path | None = None
+    output_sha256: str | None = None
+    output_bytes: int | None = None
+    quarantine_path: Path | None = None
+    pseudonyms: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def message(self) -> str:
+        if self.ok:
+            return f"published {self.rows} rows as {self.output_path.name}"
+        return f"rejected: {self.report.summary()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "schema": self.schema_iri, "original_name": self.original_name,
+                "input_sha256": self.input_sha256, "input_bytes": self.input_bytes, "format": self.format,
+                "key_version": self.key_version, "rows": self.rows,
+                "output_path": str(self.output_path) if self.output_path else None,
+                "output_sha256": self.output_sha256, "output_bytes": self.output_bytes,
+                "quarantine_path": str(self.quarantine_path) if self.quarantine_path else None,
+                "pseudonyms": self.pseudonyms, "seconds": round(self.seconds, 3), "message": self.message,
+                "report": self.report.to_dict()}
+
+
+class _HashingReader:
+    """File wrapper that hashes what the CSV reader consumes, so the input is read once."""
+
+    def __init__(self, raw) -> None:
+        self.raw, self.h, self.closed = raw, hashlib.sha256(), False
+
+    def read(self, n: int = -1) -> bytes:
+        b = self.raw.read(n)
+        self.h.update(b)
+        return b
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, report: Report, validator_factory,
+            write: Callable[[pa.RecordBatch], None], reset: Callable[[], None]) -> tuple[Validator, str | None]:
+    """Run the batches of ``path`` through a validator; returns it and the input sha256 if it was computed."""
+    if fmt == "xlsx":
+        inspect_xlsx(path, limits)
+        v = validator_factory()
+        for batch, typed in xlsx_batches(path, schema, limits):
+            out = v.check(batch, typed)
+            if out is not None:
+                write(out)
+        return v, None
+    if fmt == "parquet":
+        v = validator_factory()
+        for batch, typed in parquet_batches(path, schema, limits):
+            out = v.check(batch, typed)
+            if out is not None:
+                write(out)
+        return v, None
+    line, _bom = check_text_head(path)
+    delim = _delimiter(line)
+    header = [h.strip().strip('"').lstrip("\ufeff") for h in line.split(delim)]
+    check_columns(header, schema, limits)
+    for typed in (True, False):
+        v = validator_factory()
+        hasher: list[_HashingReader] = []
+
+        def wrap(raw):
+            hasher.append(_HashingReader(raw))
+            return hasher[0]
+
+        def bad_row(number: int | None, reason: str) -> None:
+            row = number + 1 if number is not None else None
+            v.report.add([Problem(row, None, None, "column_count", f"{reason} (truncated or shifted line)")],
+                         {"column_count": 1})
+
+        try:
+            for batch, is_typed in csv_batches(path, schema, header, delim, typed, limits, bad_row, wrap):
+                if v.rows + batch.num_rows > limits.max_rows:
+                    raise Refused("rows", f"the file has more than {limits.max_rows} rows")
+                out = v.check(batch, is_typed)
+                if out is not None:
+                    write(out)
+            return v, hasher[0].h.hexdigest() if hasher else None
+        except pa.ArrowInvalid as e:
+            msg = str(e)
+            if typed:  # a cell does not convert: read again as text to report every bad cell with its row
+                reset()
+                continue
+            if "UTF8" in msg or "UTF-8" in msg:
+                raise Refused("encoding", "the file is not UTF-8 after its first lines; save it as 'CSV UTF-8'") from None
+            raise Refused("truncated", f"the CSV cannot be parsed: {msg.splitlines()[0]}") from None
+    raise AssertionError("unreachable")
+
+
+def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os.PathLike,
+           quarantine_dir: str | os.PathLike, key: bytes, key_version: str | int, *,
+           original_name: str | None = None, limits: Limits | None = None,
+           now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+           compression: str = "zstd") -> IngestResult:
+    """Validate, pseudonymise and land one file as Parquet, or quarantine it with its report (see module doc).
+
+    ``original_name`` is the client's file name (upload, drop folder); it is checked and kept as metadata only.
+    A missing or short ``key`` raises ``KeyError_`` (fail closed) before anything is read.
+    """
+    started = time.perf_counter()
+    schema = load_schema(schema) if isinstance(schema, str) else schema
+    limits = limits or Limits()
+    ps = Pseudonymiser(key, key_version)
+    path, out_dir, quarantine_dir = Path(path), Path(out_dir), Path(quarantine_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cleanup_partials(out_dir)
+    name = original_name if original_name is not None else path.name
+    report = Report(schema=schema.iri)
+    result = IngestResult("rejected", schema.iri, name, "", 0, None, ps.key_version, report)
+    tmp = temp_path(out_dir)
+    state: dict[str, Any] = {"writer": None}
+    meta = {"passerelle.key_version": ps.key_version, "passerelle.source_name": name}
+
+    def write(batch: pa.RecordBatch) -> None:
+        if state["writer"] is None:
+            state["writer"] = pq.ParquetWriter(tmp, batch.schema, compression=compression,
+                                               compression_level=1 if compression == "zstd" else None)
+        state["writer"].write_batch(batch, row_group_size=1 << 20)
+
+    def reset() -> None:
+        if state["writer"] is not None:
+            state["writer"].close()
+            state["writer"] = None
+        tmp.unlink(missing_ok=True)
+        report.problems.clear()
+        report.counts.clear()
+        report.rows_checked = 0
+
+    input_sha = None
+    try:
+        try:
+            check_file_name(name)
+            result.input_bytes = check_size(path, limits)
+            result.format = sniff_format(path)
+            validator, input_sha = _stream(path, result.format, schema, limits, report,
+                                           lambda: _validator(schema, ps, report, meta), write, reset)
+            validator.finish()
+            result.rows = validator.rows
+            if validator.rows == 0 and report.ok:
+                report.refuse("truncated", "the file has a header but no rows")
+        except Refused as r:
+            report.refuse(r.rule, r.message, r.row)
+        result.input_sha256 = input_sha or (sha256_file(path) if result.input_bytes else "")
+        if report.ok:
+            writer = state["writer"]
+            writer.add_key_value_metadata({"passerelle.input_sha256": result.input_sha256})
+            writer.close()
+            state["writer"] = None
+            final = out_dir / f"{schema.name}-{result.input_sha256[:16]}-k{ps.key_version}.parquet"
+            commit(tmp, final)
+            result.status, result.output_path = "published", final
+            result.output_bytes = final.stat().st_size
+            result.output_sha256 = sha256_file(final)
+            result.pseudonyms = {f.pseudonymise: ps.distinct_count(f.pseudonymise)
+                                 for f in schema.fields if f.pseudonymise}
+        else:
+            result.quarantine_path = _quarantine(path, result, quarantine_dir, now())
+    finally:
+        if state["writer"] is not None:
+            state["writer"].close()
+        tmp.unlink(missing_ok=True)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _validator(schema: TableSchema, ps: Pseudonymiser, report: Report, meta: dict[str, str]) -> Validator:
+    v = Validator(schema, ps, report)
+    v.out_schema = schema.arrow_schema(meta)
+    return v
+
+
+def _quarantine(path: Path, result: IngestResult, quarantine_dir: Path, when: dt.datetime) -> Path:
+    """Keep the rejected file (under a generated name, never the client's) and its report side by side."""
+    stamp = when.strftime("%Y%m%dT%H%M%S%fZ")
+    qdir = quarantine_dir / f"{stamp}-{(result.input_sha256 or 'nohash')[:12]}"
+    qdir.mkdir(parents=True, exist_ok=True)
+    kept = None
+    if result.report.counts.get("size") is None and result.report.counts.get("file_name") is None and path.exists():
+        kept = qdir / f"input.{result.format or 'bin'}"
+        tmp = temp_path(qdir, "copy")
+        shutil.copyfile(path, tmp)
+        commit(tmp, kept)
+    doc = result.to_dict()
+    doc["quarantine_path"] = str(qdir)
+    doc["kept_file"] = kept.name if kept else None
+    doc["received"] = when.isoformat()
+    write_json_atomic(qdir / "report.json", doc)
+    return qdir
