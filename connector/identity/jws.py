@@ -41,17 +41,23 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Last character allowed when 2 or 3 characters remain: its unused low bits must be zero (RFC 4648 §3.5), so that
+# exactly one string encodes each byte sequence.
+_CANONICAL_LAST = {2: frozenset(_ALPHABET[::16]), 3: frozenset(_ALPHABET[::4])}
+
+
 def b64url_decode(text: str, *, what: str = "segment") -> bytes:
     """Decode canonical unpadded base64url; anything else (padding, other alphabets, stray bits) is refused."""
     if not isinstance(text, str) or _B64URL.fullmatch(text) is None or len(text) % 4 == 1:
         raise JWSError("NON_CANONICAL", f"{what} is not unpadded base64url")
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):  # pragma: no cover - the regex admits only decodable text
-        raise JWSError("NON_CANONICAL", f"{what} is not base64url") from None
-    if b64url_encode(raw) != text:
+    rest = len(text) % 4
+    if rest and text[-1] not in _CANONICAL_LAST[rest]:
         raise JWSError("NON_CANONICAL", f"{what} is not canonical base64url (non-zero trailing bits)")
-    return raw
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):  # pragma: no cover - the checks above admit only decodable text
+        raise JWSError("NON_CANONICAL", f"{what} is not base64url") from None
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,16 @@ def test_b64_round_trip(data):
     text = b64url_encode(data)
     assert b64url_decode(text) == data
     assert base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=12))
+def test_b64_decode_accepts_exactly_the_canonical_strings(text):
+    """Every accepted string is the one encoding of its bytes; every refused one is not a canonical encoding."""
+    try:
+        data = b64url_decode(text)
+    except JWSError:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) % 4 != 1 else None
+        assert raw is None or b64url_encode(raw) != text
+    else:
+        assert b64url_encode(data) == text
