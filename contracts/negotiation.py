@@ -18,7 +18,7 @@ from typing import Any
 from .agreement import Agreement, agreement_problems
 from .negotiation_messages import (
     InvalidMessage, agreement_verification, contract_agreement, contract_negotiation, contract_offer,
-    contract_request, is_initial, message_kind, negotiation_event, negotiation_termination,
+    contract_request, is_initial, negotiation_event, negotiation_termination,
     validate_negotiation_message,
 )
 from .negotiation_state import (

@@ -13,6 +13,8 @@ from typing import Any
 
 import rfc8785
 
+from .schemas import DSP_CONTEXT
+
 __all__ = ["Role", "ProtocolError", "fingerprint", "same_id"]
 
 
@@ -52,8 +54,6 @@ class ProtocolError(Exception):
 
         Unknown pids (e.g. a refused initial message) are sent as empty strings: the schemas require both keys.
         """
-        from .schemas import DSP_CONTEXT
-
         return {
             "@context": [DSP_CONTEXT],
             "@type": self.error_type,
