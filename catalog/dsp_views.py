@@ -234,10 +234,12 @@ class CatalogPage:
 
 @dataclass(frozen=True)
 class _Fragments:
-    head: str  # the dataset object up to (excluding) hasPolicy, without its closing brace
-    offers: dict[str, str]  # offer @id → JSON
-    tail: str  # ',"distribution":[…]}'
-    full: str  # the whole object with every offer
+    """One dataset's JSON, pre-encoded: the full object, and the parts to rebuild it with fewer offers."""
+
+    head: bytes  # the dataset object up to (excluding) hasPolicy, without its closing brace
+    offers: dict[str, bytes]  # offer @id → JSON
+    tail: bytes  # b',"distribution":[…]}'
+    full: bytes  # the whole object with every offer
 
 
 class CatalogView:
@@ -254,8 +256,8 @@ class CatalogView:
         if cat.modified:
             head["dct:modified"] = _date(cat.modified, "xsd:dateTime")
         head["service"] = [_service_node(s) for s in cat.services]
-        self._head = dumps(head)[:-1]
-        self._context = dumps(CATALOG_CONTEXT)
+        self._head = dumps(head)[:-1].encode("utf-8")
+        self._context = dumps(CATALOG_CONTEXT).encode("utf-8")
         self._order = sorted(cat.datasets)
         self._fragments = {ident: self._fragment(cat.datasets[ident]) for ident in self._order}
 
@@ -263,13 +265,13 @@ class CatalogView:
         node = dataset_node(dataset, self.catalogue)
         offers = node.pop("hasPolicy", [])
         distribution = node.pop("distribution")
-        head = dumps(node)[:-1]
-        tail = ',"distribution":' + dumps(distribution) + "}"
-        by_id = {o["@id"]: dumps(o) for o in offers}
-        full = head + ',"hasPolicy":[' + ",".join(by_id.values()) + "]" + tail
+        head = dumps(node)[:-1].encode("utf-8")
+        tail = (',"distribution":' + dumps(distribution) + "}").encode("utf-8")
+        by_id = {o["@id"]: dumps(o).encode("utf-8") for o in offers}
+        full = head + b',"hasPolicy":[' + b",".join(by_id.values()) + b"]" + tail
         return _Fragments(head, by_id, tail, full)
 
-    def _dataset_json(self, ident: str, requester: Requester | None) -> str | None:
+    def _dataset_json(self, ident: str, requester: Requester | None) -> bytes | None:
         dataset = self.catalogue.datasets[ident]
         frag = self._fragments[ident]
         offers = visible_offers(dataset, requester)
@@ -277,7 +279,7 @@ class CatalogView:
             return frag.full
         if not offers:
             return None
-        return frag.head + ',"hasPolicy":[' + ",".join(frag.offers[o["@id"]] for o in offers) + "]" + frag.tail
+        return frag.head + b',"hasPolicy":[' + b",".join(frag.offers[o["@id"]] for o in offers) + b"]" + frag.tail
 
     def catalog_page(self, requester: Requester | None = None, offset: int = 0, limit: int | None = None,
                      url: str | None = None) -> CatalogPage:
@@ -290,9 +292,9 @@ class CatalogView:
         total = len(visible)
         end = total if limit is None else offset + limit
         chosen = visible[offset:end]
-        body = self._head + (',"dataset":[' + ",".join(chosen) + "]}" if chosen else "}")
+        body = self._head + (b',"dataset":[' + b",".join(chosen) + b"]}" if chosen else b"}")
         links = page_links(url, offset, limit, total) if url and limit is not None else []
-        return CatalogPage(body.encode("utf-8"), links, offset, limit if limit is not None else total, total)
+        return CatalogPage(body, links, offset, limit if limit is not None else total, total)
 
     def dataset_body(self, key: str, requester: Requester | None = None) -> bytes:
         """The ``Dataset`` message for a dataset id or IRI; :class:`CatalogRequestError` 404 when unknown or hidden."""
@@ -300,7 +302,7 @@ class CatalogView:
         frag = self._dataset_json(dataset.identifier, requester) if dataset is not None else None
         if frag is None:
             raise CatalogRequestError(404, "UNKNOWN_DATASET", [f"no dataset {key!r} in this catalog"])
-        return ('{"@context":' + self._context + "," + frag[1:]).encode("utf-8")
+        return b'{"@context":' + self._context + b"," + frag[1:]
 
     def catalog_message(self, requester: Requester | None = None) -> dict[str, Any]:
         return self.catalog_page(requester).message()
