@@ -28,8 +28,9 @@ def document(node: Any) -> dict[str, Any]:
         "/api/node": {"get": _op("This node: name, DID, role, membership")},
         "/api/members": {"get": _op("Membership registry (authority)"),
                          "post": _op("Enrol a participant (authority)", body=member)},
-        "/api/members/{did}/revoke": {"post": {**_op("Revoke a member's credential (authority)"), "parameters": [
-            {"name": "did", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+        "/api/members/revoke": {"post": _op("Revoke a member's credential (authority)",
+                                            body={"type": "object", "required": ["did"],
+                                                  "properties": {"did": {"type": "string"}}})},
         "/api/membership/refresh": {"post": _op("Obtain this node's membership credential from the authority")},
         "/api/trust/refresh": {"post": _op("Re-fetch the participant list and the status list")},
         "/api/peers/check": {"post": _op("Call a peer's protocol endpoint and verify each other",

@@ -76,6 +76,17 @@ class _DbReplayStore:
         return True
 
 
+class _DeferredReplay:
+    """Remembers the (iss, jti, expiry) the pipeline would insert, so the insert can come after membership."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[str, str, int] | None = None
+
+    def insert(self, iss: str, jti: str, expires_at: int) -> bool:
+        self.pending = (iss, jti, expires_at)
+        return True
+
+
 class Trust:
     def __init__(self, node: Node, peers: PeerClient | None = None):
         self.node = node
@@ -206,14 +217,19 @@ class Trust:
             return (doc.body, float(doc.fetched_at)) if doc else None
 
     def _store_doc(self, name: str, body: str, now: float) -> None:
-        with self.node.session() as s:
-            doc = s.get(TrustDocument, name)
-            if doc is None:
-                s.add(TrustDocument(name=name, body=body, fetched_at=int(now)))
-            else:
-                doc.body, doc.fetched_at = body, int(now)
-                s.add(doc)
-            s.commit()
+        from sqlalchemy import update
+        for _ in range(2):  # two workers may fetch at once: insert, or update when the other one won
+            with self.node.session() as s:
+                if s.get(TrustDocument, name) is None:
+                    s.add(TrustDocument(name=name, body=body, fetched_at=int(now)))
+                else:
+                    s.execute(update(TrustDocument).where(TrustDocument.name == name)
+                              .values(body=body, fetched_at=int(now)))
+                try:
+                    s.commit()
+                    return
+                except IntegrityError:
+                    s.rollback()
 
     # -- verifying incoming requests ----------------------------------------------------------------------------
     def _registry(self) -> Any:
@@ -243,9 +259,21 @@ class Trust:
                               resolver=self._resolver, replay=_DbReplayStore(self.node))
 
     def authenticate(self, authorization: str | None, path: str) -> Caller:
-        """Token pipeline, then membership (step 11) through the caller's credential service."""
-        verified = self.authenticate_participant(authorization, path)
-        return self.verify_membership(verified)
+        """Token pipeline, then membership (step 11), and only then the token id is consumed.
+
+        Consuming the jti last means a request refused for its membership changes nothing; the atomic insert
+        still lets exactly one of several identical requests through.
+        """
+        now = self.node.clock.now()
+        self._reap(now)
+        deferred = _DeferredReplay()
+        verified = verify_request(authorization, our_did=self.node.did, now=now, registry=self._registry(),
+                                  resolver=self._resolver, replay=deferred)
+        caller = self.verify_membership(verified)
+        assert deferred.pending is not None
+        if not _DbReplayStore(self.node).insert(*deferred.pending):
+            raise AuthError("REPLAY", f"jti {verified.jti} from {verified.did} was already used")
+        return caller
 
     def verify_membership(self, verified: VerifiedCaller) -> Caller:
         now = self.node.clock.now()

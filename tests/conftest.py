@@ -68,8 +68,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _drop_schema(PG_URL, schema)
 
 
+@pytest.fixture(params=_engines())
+def db_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator:
+    """Makes as many fresh databases as a test needs (one per node), all on the engine under test."""
+    made: list[str] = []
+    counter = iter(range(10_000))
+
+    def make() -> str:
+        if request.param == "sqlite":
+            return ""  # the node's default: SQLite in its own directory
+        url, schema = _pg_schema_url(PG_URL)
+        made.append(schema)
+        return url
+
+    make.engine = request.param  # type: ignore[attr-defined]
+    next(counter)
+    yield make
+    for schema in made:
+        _drop_schema(PG_URL, schema)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # every test that touches a database is marked "pg", so `-m pg` reruns exactly those on PostgreSQL
     for item in items:
-        if "db_url" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "db_url" in names or "db_factory" in names:
             item.add_marker(pytest.mark.pg)

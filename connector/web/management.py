@@ -83,9 +83,12 @@ def enrol():  # type: ignore[no-untyped-def]
     return jsonify(member), 201
 
 
-@bp.post("/members/<path:did>/revoke")
-def revoke(did: str):  # type: ignore[no-untyped-def]
+@bp.post("/members/revoke")
+def revoke():  # type: ignore[no-untyped-def]
     node = current_app.config["NODE"]
+    did = _json_body().get("did")
+    if not isinstance(did, str):
+        raise _BadRequest("field 'did' (string) is required")
     if not node.is_authority:
         return json_error(404, "not_authority", "only the authority revokes members")
     if not current_app.config["TRUST"].revoke(did):

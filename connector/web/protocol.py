@@ -53,3 +53,17 @@ def catalog_request():  # type: ignore[no-untyped-def]
 @bp.get("/catalog/datasets/<path:dataset_id>")
 def dataset(dataset_id: str):  # type: ignore[no-untyped-def]
     return catalog_error(404, "UNKNOWN_DATASET", [f"no dataset {dataset_id!r} in this catalogue"])
+
+
+@bp.get("/negotiations/<path:pid>")
+def negotiation_state(pid: str):  # type: ignore[no-untyped-def]
+    from connector.errors import negotiation_error
+    return negotiation_error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],
+                             provider_pid=pid)
+
+
+@bp.get("/transfers/<path:pid>")
+def transfer_state(pid: str):  # type: ignore[no-untyped-def]
+    from connector.errors import transfer_error
+    return transfer_error(404, "UNKNOWN_PROCESS", [f"no transfer process {pid!r} with this participant"],
+                          provider_pid=pid)
