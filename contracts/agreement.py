@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from policies import PolicyParseError, parse_policy
+from policies.matching import canonical_rules
+
 __all__ = [
     "Agreement", "POLICY_KEYS", "policy_of", "canonical_policy", "offer_matches", "agreement_problems",
     "format_timestamp", "parse_timestamp",
@@ -88,9 +91,18 @@ def canonical_policy(offer_or_agreement: dict[str, Any]) -> dict[str, Any]:
 def offer_matches(requested: dict[str, Any], provided: dict[str, Any]) -> bool:
     """Whether ``provided`` grants exactly the rules of ``requested`` (offer vs offer, or offer vs agreement).
 
-    The single place where policy equality is decided; it may later delegate to ``policies``' matcher.
+    The single place where contracts decide policy equality. Rule equality is the ``policies`` package's canonical
+    form (it also knows operand value types: a purpose as a word or as its IRI, typed or plain literals); the
+    profile is compared here. A policy ``policies`` cannot read falls back to the stricter structural comparison.
     """
-    return canonical_policy(requested) == canonical_policy(provided)
+    mine, theirs = canonical_policy(requested), canonical_policy(provided)
+    if mine.get("profile") != theirs.get("profile"):
+        return False
+    try:
+        return (canonical_rules(parse_policy(policy_of(requested)))
+                == canonical_rules(parse_policy(policy_of(provided))))
+    except PolicyParseError:
+        return mine == theirs
 
 
 @dataclass(frozen=True)

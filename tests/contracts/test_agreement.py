@@ -122,3 +122,19 @@ def test_parties_named_in_the_offer_are_checked():
     agreement = ct.Agreement.from_offer("urn:a", offer, target="urn:uuid:ds", assigner="did:web:p",
                                         assignee="did:web:intruder", timestamp=NOW)
     assert ct.agreement_problems(agreement, offer) == ["agreement assignee 'did:web:intruder' is not 'did:web:c'"]
+
+
+def test_operand_values_compared_by_meaning():
+    """Rule equality comes from ``policies``: a purpose as a word or as its IRI is the same purpose."""
+    word = {"permission": [{"action": "use", "constraint": [
+        {"leftOperand": "odrl:purpose", "operator": "eq", "rightOperand": "statistics"}]}]}
+    iri = {"permission": [{"action": "use", "constraint": [
+        {"leftOperand": "odrl:purpose", "operator": "eq",
+         "rightOperand": "https://w3id.org/passerelle/purpose/statistics"}]}]}
+    assert ct.offer_matches(word, iri)
+
+
+def test_unreadable_policy_falls_back_to_structural_comparison():
+    broken = {"permission": ["use"]}
+    assert ct.offer_matches(broken, {"permission": ["use"]})
+    assert not ct.offer_matches(broken, {"permission": [{"action": "use"}]})
