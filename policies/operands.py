@@ -12,6 +12,7 @@ to pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -22,6 +23,9 @@ from policies.values import Duration, add_duration, parse_date, parse_datetime, 
 from policies.vocabulary import ODRL, PASSERELLE, XSD, purpose_ancestors, purpose_iri
 
 __all__ = ["MISSING", "Unjudgeable", "OperandSpec", "OPERANDS", "compile_test", "Elapsed"]
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class _Missing:
@@ -141,7 +145,8 @@ def _utc(dt: datetime) -> datetime:
 
 def _datetime_test(op: str, c: Constraint) -> Test:
     first = c.right[0]
-    is_date = first.datatype == XSD + "date" or (isinstance(first.value, str) and "T" not in first.value)
+    is_date = first.datatype == XSD + "date" or (first.datatype is None and isinstance(first.value, str)
+                                                  and _DATE.match(first.value.strip()) is not None)
 
     def parse(v: Any) -> Any:
         try:

@@ -57,8 +57,8 @@ def _norm(obj: Mapping[str, Any]) -> dict[str, Any]:
         if key == "@id":
             if isinstance(v, dict) and isinstance(v.get("@id"), str):  # ``odrl:uid`` as a node reference
                 v = v["@id"]
-            if isinstance(out.get("@id"), str):
-                continue
+            if isinstance(out.get("@id"), str) or (isinstance(v, str) and v.startswith("_:")):
+                continue  # a blank node label is not an identifier
         out[key] = v
     return out
 
