@@ -2,7 +2,7 @@
 
 from .messages import (
     HTTP_ENDPOINT_TYPE, HTTP_PULL, TP, TRANSFER_TYPES, DataAddress, InvalidTransferMessage, TransferProtocolError,
-    is_pull, transfer_completion, transfer_error, transfer_kind, transfer_problems, transfer_process,
+    is_pull, request_problems, transfer_completion, transfer_error, transfer_kind, transfer_problems, transfer_process,
     transfer_request, transfer_start, transfer_suspension, transfer_termination, validate_transfer_message,
 )
 from .state import (
@@ -12,7 +12,7 @@ from .state import (
 
 __all__ = [
     "HTTP_ENDPOINT_TYPE", "HTTP_PULL", "TP", "TRANSFER_TYPES", "DataAddress", "InvalidTransferMessage",
-    "TransferProtocolError", "is_pull", "transfer_completion", "transfer_error", "transfer_kind",
+    "TransferProtocolError", "is_pull", "request_problems", "transfer_completion", "transfer_error", "transfer_kind",
     "transfer_problems", "transfer_process", "transfer_request", "transfer_start", "transfer_suspension",
     "transfer_termination", "validate_transfer_message", "INITIAL", "TERMINAL", "TRANSITIONS",
     "InvalidTransferTransition", "Transfer", "TransferState", "TransferTransition", "allowed_messages",

@@ -18,7 +18,7 @@ __all__ = [
     "TP", "TRANSFER_TYPES", "HTTP_PULL", "HTTP_ENDPOINT_TYPE", "DataAddress", "TransferProtocolError",
     "InvalidTransferMessage", "is_pull", "transfer_request", "transfer_start", "transfer_suspension",
     "transfer_completion", "transfer_termination", "transfer_process", "transfer_error", "transfer_kind",
-    "transfer_problems", "validate_transfer_message",
+    "transfer_problems", "validate_transfer_message", "request_problems",
 ]
 
 
@@ -214,3 +214,23 @@ def validate_transfer_message(message: Any, *, pull: bool | None = None) -> TP |
     if message["@type"] in ("TransferProcess", "TransferError"):
         return None
     return transfer_kind(message)
+
+
+def request_problems(message: dict[str, Any], *, agreement_state: str | None, agreement_target: str | None = None,
+                     formats: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The provider's checks of a TransferRequestMessage against what it knows (TPN-07/08/09); the node looks
+    the agreement up (with the caller: a foreign agreement is an unknown one) and passes what it found.
+
+    ``agreement_state`` is the negotiation state of the agreement's negotiation (``None``: unknown to us);
+    ``formats`` the formats of the agreed dataset's distributions.
+    """
+    problems = []
+    if agreement_state is None:
+        problems.append(f"agreementId: {message.get('agreementId')!r} is not an agreement of yours with us")
+    elif agreement_state != "FINALIZED":
+        problems.append(f"agreementId: the agreement's negotiation is {agreement_state}, not FINALIZED")
+    if formats and message.get("format") not in formats:
+        target = f" of {agreement_target}" if agreement_target else ""
+        problems.append(f"format: {message.get('format')!r} is not a distribution format{target} "
+                        f"({', '.join(sorted(formats))})")
+    return problems

@@ -124,3 +124,15 @@ def test_tpc18_pull_start_needs_address():
 def test_not_a_transfer_message():
     assert transfer_problems("x") == ["message is not a JSON object"]
     assert "not a transfer process message" in transfer_problems({"@type": "ContractNegotiation"})[0]
+
+
+def test_provider_request_checks():
+    """TPN-07 unknown/foreign agreement, TPN-08 agreement not FINALIZED, TPN-09 format not offered."""
+    from connector.transfer import request_problems
+    msg = BUILT["request-pull"]
+    assert request_problems(msg, agreement_state="FINALIZED", formats=[HTTP_PULL, "HttpData-PUSH"]) == []
+    assert "not an agreement" in request_problems(msg, agreement_state=None)[0]
+    assert "not FINALIZED" in request_problems(msg, agreement_state="AGREED")[0]
+    problems = request_problems(msg, agreement_state="FINALIZED", agreement_target="urn:uuid:ds",
+                                formats=["HttpData-PUSH"])
+    assert problems == ["format: 'HttpData-PULL' is not a distribution format of urn:uuid:ds (HttpData-PUSH)"]
