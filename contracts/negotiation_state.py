@@ -26,7 +26,8 @@ Rules (dsp.md §6, the spec's ``contract.negotiation.state.machine.puml`` and th
    current state, with no second effect. This is how a retried delivery whose acknowledgement was lost is
    absorbed. One exception: a second counter ContractRequestMessage while REQUESTED is refused even when identical,
    because DSP forbids it and the conformance kit checks it with an identical message (CN:03-04); a sender that
-   lost that acknowledgement reconciles with a GET of the negotiation.
+   lost that acknowledgement reconciles with a GET of the negotiation. A repeated *initial* message (same pid,
+   same content) is recognised against the message that created the negotiation (``Negotiation.receive``).
 """
 
 from __future__ import annotations
