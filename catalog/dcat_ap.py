@@ -315,7 +315,7 @@ class _Builder:
             g.add((node, DCAT.service, sn))
             g.add((sn, RDF.type, DCAT.DataService))
             self.texts(sn, DCTERMS.title, s.title)
-            g.add((sn, DCAT.endpointURL, URIRef(s.endpoint_url)))
+            g.add((sn, DCAT.endpointURL, self.typed(s.endpoint_url, RDFS.Resource)))  # the individual range shapes ask
             g.add((sn, DCTERMS.conformsTo, self.typed(s.conforms_to, DCTERMS.Standard)))
         for ident in sorted(c.datasets):
             d = c.datasets[ident]
