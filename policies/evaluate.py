@@ -147,11 +147,15 @@ class RuleReport(NamedTuple):
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """The outcome: ``permitted``, every :class:`Reason` in evaluation order, and one :class:`RuleReport` per rule."""
+
     permitted: bool
     reasons: tuple[Reason, ...]
     rules: tuple[RuleReport, ...]
+
+    def __bool__(self) -> bool:  # ``if decision:`` means "permitted", never "is a non-empty tuple"
+        return self.permitted
 
     @property
     def decision(self) -> str:
@@ -167,9 +171,10 @@ class Decision:
                 "rules": [r._asdict() for r in self.rules]}
 
 
-# --- compilation ------------------------------------------------------------------------------------------------
+# --- compilation# --- compilation ------------------------------------------------------------------------------------------------
 
 Check = Callable[[Request, World, list], Optional[bool]]
+_new = tuple.__new__  # builds a Reason without the keyword-handling __new__ (hot path)
 
 
 def _display(c: Constraint) -> Any:
@@ -180,7 +185,7 @@ def _display(c: Constraint) -> Any:
 def _static_fail(rule: str, kind: str, path: str, left: str | None, op: str | None, expected: Any,
                  detail: str, broken: list[str]) -> Check:
     broken.append(f"{path}: {detail}")
-    reason = Reason(rule, kind, path, left, op, expected, MISSING, False, detail)
+    reason = _new(Reason, (rule, kind, path, left, op, expected, MISSING, False, detail))
 
     def check(req: Request, world: World, out: list) -> Optional[bool]:
         out.append(reason)
@@ -202,7 +207,7 @@ def _compile_constraint(c: AnyConstraint, rule: str, path: str, kind: str, broke
             at = len(out)
             out.append(None)  # placeholder: the logical reason comes before its members
             result = combine([m(req, world, out) for m in members])
-            out[at] = Reason(rule, kind, path, None, op, None, None, result, None)
+            out[at] = _new(Reason, (rule, kind, path, None, op, None, None, result, None))
             return result
         return logical
     spec = OPERANDS.get(c.left_operand)
@@ -222,13 +227,13 @@ def _compile_constraint(c: AnyConstraint, rule: str, path: str, kind: str, broke
         try:
             actual = resolve(req, world)
             if actual is MISSING:
-                out.append(Reason(rule, kind, path, left, op, expected, MISSING, None, missing))
+                out.append(_new(Reason, (rule, kind, path, left, op, expected, MISSING, None, missing)))
                 return None
             ok = bool(test(actual, world))
         except Exception as e:  # a value of the wrong shape in the request or world: unknown, never a crash
-            out.append(Reason(rule, kind, path, left, op, expected, MISSING, None, f"cannot evaluate: {e}"))
+            out.append(_new(Reason, (rule, kind, path, left, op, expected, MISSING, None, f"cannot evaluate: {e}")))
             return None
-        out.append(Reason(rule, kind, path, left, op, expected, actual, ok, None))
+        out.append(_new(Reason, (rule, kind, path, left, op, expected, actual, ok, None)))
         return ok
     return atomic
 
@@ -263,6 +268,7 @@ class _CompiledRule:
     refinements: list[Check]
     constraints: list[Check]
     duties: list["_CompiledRule"]
+    state_keys: tuple[str, ...] = ()  # how the world may name this duty: its @id, its action IRI or short name
 
 
 def _compile_rule(r: Rule, label: str, broken: list[str]) -> _CompiledRule:
@@ -275,14 +281,16 @@ def _compile_rule(r: Rule, label: str, broken: list[str]) -> _CompiledRule:
          for i, c in enumerate(r.constraints)],
         [_compile_rule(d, f"{label}.{'duty' if r.kind == 'permission' else 'remedy'}[{i}]", broken)
          for i, d in enumerate(r.duties)] if r.kind == "permission" else [],
+        tuple(k for k in (r.uid, r.action, compact(r.action) if r.action else None) if k is not None),
     )
 
 
-def _duty_state(r: Rule, world: World) -> str:
+def _duty_state(cr: "_CompiledRule", world: World) -> str:
     states = world.duty_states
-    for key in (r.uid, r.action, compact(r.action) if r.action else None):
-        if key is not None and key in states:
-            return states[key]
+    if states:
+        for key in cr.state_keys:
+            if key in states:
+                return states[key]
     return "not-set"
 
 
@@ -304,20 +312,20 @@ class CompiledPolicy:
         prohibition = r.kind == "prohibition"
         ok = True
         if cr.actions is None:
-            out.append(Reason(cr.label, "action", None, None, None, None, action, True, "rule names no action"))
+            out.append(_new(Reason, (cr.label, "action", None, None, None, None, action, True, "rule names no action")))
         else:
             hit = action in cr.actions
-            out.append(Reason(cr.label, "action", None, None, None, r.action, action, hit, None))
+            out.append(_new(Reason, (cr.label, "action", None, None, None, r.action, action, hit, None)))
             ok = hit
         if r.target is not None:
             t = req.target
             hit = t is not None and (t == r.target or r.target in world.memberships.get(t, ()))
-            out.append(Reason(cr.label, "target", None, None, None, r.target, t, hit, None))
+            out.append(_new(Reason, (cr.label, "target", None, None, None, r.target, t, hit, None)))
             ok = ok and hit
         if r.assignee is not None:
             p = req.party
             hit = p == r.assignee or r.assignee in world.memberships.get(p, ())
-            out.append(Reason(cr.label, "party", None, None, None, r.assignee, p, hit, None))
+            out.append(_new(Reason, (cr.label, "party", None, None, None, r.assignee, p, hit, None)))
             ok = ok and hit
         for check in cr.refinements:
             v = check(req, world, out)
@@ -337,53 +345,53 @@ class CompiledPolicy:
             for d in cr.duties:
                 conditions = [c(req, world, out) for c in d.constraints]
                 if conditions and not all(v is True for v in conditions):
-                    out.append(Reason(d.label, "duty", None, None, None, d.rule.action, None, True,
-                                      "duty not in force (its constraints do not hold)"))
+                    out.append(_new(Reason, (d.label, "duty", None, None, None, d.rule.action, None, True,
+                                      "duty not in force (its constraints do not hold)")))
                     continue
-                state = _duty_state(d.rule, world)
+                state = _duty_state(d, world)
                 done = state == "fulfilled"
-                out.append(Reason(d.label, "duty", None, None, None, d.rule.action, state, done,
-                                  None if done else "duty is a pre-condition and is not fulfilled"))
+                out.append(_new(Reason, (d.label, "duty", None, None, None, d.rule.action, state, done,
+                                  None if done else "duty is a pre-condition and is not fulfilled")))
                 active = active and done
-            out.append(Reason(cr.label, "rule", None, None, None, None, None, active,
-                              "permission grants the request" if active else "permission does not apply"))
-            reports.append(RuleReport(cr.label, "permission", cr.rule.uid, cr.rule.action, active))
+            out.append(_new(Reason, (cr.label, "rule", None, None, None, None, None, active,
+                              "permission grants the request" if active else "permission does not apply")))
+            reports.append(_new(RuleReport, (cr.label, "permission", cr.rule.uid, cr.rule.action, active)))
             if active and permitted_by is None:
                 permitted_by = cr.label
         prohibited_by = None
         for cr in self.prohibitions:
             active = self._premises(cr, req, world, action, out)
-            out.append(Reason(cr.label, "rule", None, None, None, None, None, not active,
-                              "prohibition forbids the request" if active else "prohibition does not apply"))
-            reports.append(RuleReport(cr.label, "prohibition", cr.rule.uid, cr.rule.action, active))
+            out.append(_new(Reason, (cr.label, "rule", None, None, None, None, None, not active,
+                              "prohibition forbids the request" if active else "prohibition does not apply")))
+            reports.append(_new(RuleReport, (cr.label, "prohibition", cr.rule.uid, cr.rule.action, active)))
             if active and prohibited_by is None:
                 prohibited_by = cr.label
         violated = None
         for cr in self.obligations:
             for check in cr.constraints:
                 check(req, world, out)
-            state = _duty_state(cr.rule, world)
+            state = _duty_state(cr, world)
             ok = state != "violated"
-            out.append(Reason(cr.label, "obligation", None, None, None, cr.rule.action, state, ok,
-                              None if ok else "obligation violated"))
-            reports.append(RuleReport(cr.label, "obligation", cr.rule.uid, cr.rule.action, state != "fulfilled"))
+            out.append(_new(Reason, (cr.label, "obligation", None, None, None, cr.rule.action, state, ok,
+                              None if ok else "obligation violated")))
+            reports.append(_new(RuleReport, (cr.label, "obligation", cr.rule.uid, cr.rule.action, state != "fulfilled")))
             if not ok and violated is None:
                 violated = cr.label
         if self.broken:
-            out.append(Reason("policy", "policy", None, None, None, None, None, False,
-                              "the policy holds constraints that cannot be judged: " + "; ".join(self.broken)))
+            out.append(_new(Reason, ("policy", "policy", None, None, None, None, None, False,
+                              "the policy holds constraints that cannot be judged: " + "; ".join(self.broken))))
             return Decision(False, tuple(out), tuple(reports))
         if permitted_by is None:
-            out.append(Reason("policy", "policy", None, None, None, None, None, False,
-                              "no permission grants the request"))
+            out.append(_new(Reason, ("policy", "policy", None, None, None, None, None, False,
+                              "no permission grants the request")))
             permitted = False
         elif prohibited_by is not None and self.policy.conflict != "perm":
-            out.append(Reason("policy", "policy", None, None, None, None, None, False,
-                              f"{prohibited_by} forbids what {permitted_by} grants; prohibitions win"))
+            out.append(_new(Reason, ("policy", "policy", None, None, None, None, None, False,
+                              f"{prohibited_by} forbids what {permitted_by} grants; prohibitions win")))
             permitted = False
         elif violated is not None:
-            out.append(Reason("policy", "policy", None, None, None, None, None, False,
-                              f"{violated} was violated"))
+            out.append(_new(Reason, ("policy", "policy", None, None, None, None, None, False,
+                              f"{violated} was violated")))
             permitted = False
         else:
             permitted = True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -172,6 +173,8 @@ def _elapsed_test(op: str, c: Constraint) -> Test:
 
 
 def _as_set(a: Any, norm: Callable[[str], str]) -> frozenset[str]:
+    if type(a) is str:
+        return frozenset((norm(a),))
     if isinstance(a, (list, tuple, set, frozenset)):
         return frozenset(norm(str(x)) for x in a)
     return frozenset((norm(str(a)),))
@@ -215,13 +218,20 @@ def _territory_code(v: str) -> str:
     return v
 
 
+@lru_cache(maxsize=8192)
+def _contains(outer: str, inner: str) -> bool:
+    return territories.contains(outer, inner)
+
+
 def _territory_test(op: str, c: Constraint) -> Test:
     if op in ("lt", "lteq", "gt", "gteq"):
         raise Unjudgeable(f"operator {op} does not apply to territories")
     rights = [_territory_code(str(v.value)) for v in c.right]
-    contains = territories.contains
+    contains = _contains
 
     def codes(a: Any) -> list[str]:
+        if type(a) is str:
+            return [a.strip()]
         return [str(x).strip() for x in a] if isinstance(a, (list, tuple, set, frozenset)) else [str(a).strip()]
 
     if op in ("eq", "neq"):

@@ -106,6 +106,7 @@ def purpose_iri(term: str) -> str:
     return PURPOSE + term
 
 
+@lru_cache(maxsize=4096)
 def purpose_ancestors(iri: str) -> tuple[str, ...]:
     """``iri`` then each broader purpose, nearest first."""
     out = [iri]

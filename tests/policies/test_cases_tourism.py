@@ -246,3 +246,8 @@ def test_wrongly_shaped_world_values_give_unknown_not_a_crash():
 def test_compiled_form_is_reused():
     p = parse_policy(COMBINED)
     assert p.compiled is p.compiled
+
+
+def test_decision_truthiness_is_the_verdict():
+    assert not evaluate(parse_policy(COUNT), req(), world(count=3))
+    assert evaluate(parse_policy(COUNT), req(), world(count=0))
