@@ -7,10 +7,13 @@ node re-publishing the hub's indicators for its territory, ``synthetic_catalogue
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from .metadata import catalogue_from_mapping
+from policies import territory
+
+from .metadata import catalogue_from_mapping, dataset_from_mapping
 from .model import Catalogue
 from .publishing import publish
 
@@ -137,8 +140,6 @@ _FREQ = ("WEEKLY", "MONTHLY", "ANNUAL", "QUARTERLY")
 
 def synthetic_catalogue(n_datasets: int, now: datetime, node: int = 0) -> Catalogue:
     """A node with ``n_datasets`` valid tourism datasets spread over départements (benchmarks, pagination)."""
-    from policies import territory
-
     deps = territory.all_departements()
     host = f"node-{node}.passerelle.example"
     cat = catalogue_from_mapping({
@@ -152,8 +153,6 @@ def synthetic_catalogue(n_datasets: int, now: datetime, node: int = 0) -> Catalo
     }, now)
     datasets = dict(cat.datasets)
     history = dict(cat.history)
-    from .metadata import dataset_from_mapping
-    from dataclasses import replace
     for i in range(n_datasets):
         dep = deps[(node * 7 + i) % len(deps)]
         ident = f"ds-{node}-{i:05d}"

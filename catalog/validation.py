@@ -10,7 +10,7 @@ import re
 from typing import Any, Iterable
 
 from contracts.schemas import DSP_CONTEXT, validation_errors
-from policies import territory
+from policies import territory, validate_policy
 
 from . import vocabularies as vocab
 from .model import Agent, Catalogue, ContactPoint, Dataset, Distribution
@@ -171,12 +171,21 @@ def _offers(offers: tuple[dict[str, Any], ...]) -> Iterable[Problem]:
             continue
         probe = {"@context": [DSP_CONTEXT], "@id": "urn:probe", "@type": "Dataset", "hasPolicy": [offer],
                  "distribution": [{"@type": "Distribution", "format": "x", "accessService": "urn:probe"}]}
+        schema = []
         for err in validation_errors(probe, "Dataset"):
             where, _, message = err.partition(": ")
             if "target" in message or not where.startswith("hasPolicy/0"):
                 continue
             path = where.removeprefix("hasPolicy/0").strip("/").replace("/", ".")
-            yield Problem(f"{f}.{path}" if path else f, "bad-offer", f"not a DSP 2025-1 offer: {message}")
+            schema.append(Problem(f"{f}.{path}" if path else f, "bad-offer", f"not a DSP 2025-1 offer: {message}"))
+        yield from schema
+        if schema:
+            continue
+        for message in validate_policy(offer, expect="Offer", in_dataset=True):  # ODRL meaning: operands, actions…
+            where, sep, text = message.partition(": ")
+            if "target" in text:
+                continue
+            yield Problem(f"{f}.{where}" if sep else f, "bad-offer", text if sep else message)
 
 
 #: operators of the DSP 2025-1 ODRL profile (``term-lteq`` left out: no ODRL 2.2 counterpart)

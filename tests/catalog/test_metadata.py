@@ -104,6 +104,16 @@ def test_bad_offers_are_refused(config, node):
     assert any(p.field.startswith("offers[2]") and p.code == "bad-offer" for p in problems)
 
 
+def test_offer_with_an_unknown_left_operand_is_refused(config, node):
+    """Fail closed at publication: the policy validator knows which left operands the evaluator understands."""
+    meta = dict(config["datasets"]["frequentation-campings"])
+    meta["offers"] = [{"@id": "urn:uuid:0f4c", "@type": "Offer", "permission": [
+        {"action": "use", "constraint": [{"leftOperand": "odrl:colour", "operator": "eq", "rightOperand": "blue"}]}]}]
+    problems = validate_metadata(meta, node, "frequentation-campings")
+    assert [(p.field, p.code) for p in problems] == [("offers[0].permission[0].constraint[0]", "bad-offer")]
+    assert "unknown left operand" in problems[0].message
+
+
 def test_unknown_access_service_is_refused(config, node):
     meta = dict(config["datasets"]["frequentation-campings"])
     meta["distributions"] = [dict(meta["distributions"][0], access_service="https://elsewhere.example/dsp")]
