@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
@@ -56,6 +57,11 @@ def parse_did_web(did: Any) -> DidWeb:
     """Parse a ``did:web`` in its one canonical spelling; anything else raises ``DIDError('BAD_DID')``."""
     if not isinstance(did, str) or len(did) > MAX_DID_LENGTH:
         raise DIDError("BAD_DID", "DID is not a string of reasonable length")
+    return _parse_did_web(did)
+
+
+@lru_cache(maxsize=1024)  # the same few dozen participant DIDs are parsed on every request
+def _parse_did_web(did: str) -> DidWeb:
     match = _DID_WEB.fullmatch(did)
     if match is None:
         raise DIDError("BAD_DID", f"{did!r} is not a canonical did:web (lowercase host, %3A before a port, "
@@ -183,17 +189,22 @@ class DidDocument:
     relationships: dict[str, tuple[str, ...]]
     services: tuple[dict[str, Any], ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    _keys: dict[str, Ed25519PublicKey] = field(default_factory=dict, repr=False, compare=False)
 
     def key(self, kid: str, relationship: str) -> Ed25519PublicKey:
         """The Ed25519 key ``kid``, which must be listed under ``relationship``."""
         if kid not in self.relationships.get(relationship, ()):
             raise DIDError("UNKNOWN_KEY", f"{kid} is not a {relationship} key of {self.id}")
+        cached = self._keys.get(kid)
+        if cached is not None:
+            return cached
         method = self.methods.get(kid)
         if method is None:
             raise DIDError("UNKNOWN_KEY", f"{kid} is referenced but not defined in {self.id}")
         if method.get("type") not in ("JsonWebKey2020", "JsonWebKey"):
             raise DIDError("BAD_KEY", f"{kid} is a {method.get('type')!r}, expected JsonWebKey2020")
-        return jwk_to_public_key(method.get("publicKeyJwk"))
+        key = self._keys[kid] = jwk_to_public_key(method.get("publicKeyJwk"))
+        return key
 
     def sole_key(self, relationship: str) -> tuple[str, Ed25519PublicKey]:
         """The only key under ``relationship`` (DCP: a token without ``kid`` needs exactly one)."""

@@ -16,10 +16,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .did import DidDocument
-from .errors import AuthError, DIDError, JWSError
+from .did import DidDocument, parse_did_web
+from .errors import AuthError, DIDError, IdentityError, JWSError
 from .jws import MAX_HEADER_BYTES, ParsedJWS, parse_compact, sign_compact, verify_signature
-from .did import parse_did_web
 from .keys import SigningKey
 from .participants import Participant
 
@@ -142,7 +141,10 @@ def verify_request(authorization: str | None, *, our_did: str, now: float, regis
         parse_did_web(iss)
     except DIDError as exc:
         raise AuthError("BAD_DID", exc.reason) from None
-    participant = registry.get(iss)                                           # 4
+    try:                                                                      # 4
+        participant = registry.get(iss)
+    except IdentityError as exc:  # no verified participant list at all: fail closed
+        raise AuthError("UNKNOWN_PARTICIPANT", f"participant list unavailable: {exc.reason}") from None
     if participant is None or not participant.active:
         raise AuthError("UNKNOWN_PARTICIPANT", f"{iss} is not an active participant")
     kid = parsed.kid                                                          # 5
@@ -187,8 +189,8 @@ def _caller_key(parsed: ParsedJWS, iss: str, kid: str | None, resolver: DidResol
             # A key we have not seen may be a rotation: refetch (the resolver rate-limits this) and look again.
             doc = resolver.resolve(iss, refresh=True)
         return kid, doc.key(kid, "capabilityInvocation")
-    except DIDError as exc:
-        code = exc.code if exc.code in AUTH_CODES else "UNRESOLVABLE"
+    except IdentityError as exc:
+        code = exc.code if isinstance(exc, DIDError) and exc.code in AUTH_CODES else "UNRESOLVABLE"
         raise AuthError(code, exc.reason) from None
 
 

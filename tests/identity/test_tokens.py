@@ -245,3 +245,23 @@ def test_access_token_for_the_credential_service(world):
         verify_access_token(None, world.occ.auth, world.HUB, world.NOW)
     with pytest.raises(ValueError):
         issue_access_token(world.occ.auth, world.HUB, [], world.NOW, lifetime=301)
+
+
+def test_unavailable_participant_list_fails_closed(world, replay):
+    from connector.identity import RegistryError
+
+    class NoList:
+        def get(self, did):
+            raise RegistryError("LIST_BAD_SIGNATURE", "participant list does not verify")
+
+    token = bearer(issue_self_token(world.occ.auth, world.HUB, world.NOW))
+    with pytest.raises(AuthError) as err:
+        verify_request(token, our_did=world.HUB, now=world.NOW, registry=NoList(), resolver=world.resolver(),
+                       replay=replay)
+    assert err.value.code == "UNKNOWN_PARTICIPANT" and len(replay) == 0 and world.fetched == []
+
+
+def test_did_fetch_failure_is_unresolvable(world, replay):
+    world.documents.clear()
+    err = refused(world, bearer(issue_self_token(world.occ.auth, world.HUB, world.NOW)), replay)
+    assert err.code == "UNRESOLVABLE"
