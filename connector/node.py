@@ -81,6 +81,16 @@ class Node:
                 self._migrate = False
         return self._engine
 
+    @property
+    def relaxed_engine(self) -> Engine:
+        """Same database, commits not forced to disk: for the replay guard only (see ``make_engine``)."""
+        import os
+        if getattr(self, "_relaxed", None) is None or self._relaxed_pid != os.getpid():
+            _ = self.engine  # migrated first
+            self._relaxed = make_engine(self.config.database_url, relaxed=True)
+            self._relaxed_pid = os.getpid()
+        return self._relaxed
+
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 

@@ -43,7 +43,7 @@ class _Gunicorn(BaseApplication):
     def load(self):  # type: ignore[no-untyped-def]
         from connector.app import create_app
         from connector.node import Node
-        return create_app(Node(self._node_config))
+        return create_app(Node(self._node_config, migrate=False))  # the master migrated before forking
 
 
 def serve(config: NodeConfig, *, workers: int | None = None, threads: int = 4) -> None:
@@ -67,5 +67,6 @@ def serve(config: NodeConfig, *, workers: int | None = None, threads: int = 4) -
         "errorlog": str(config.log_dir / "error.log"),
         "loglevel": "info",
         "proc_name": f"passerelle-{node.name}",
+        "preload_app": True,  # import once in the master; workers fork ready (engines are opened per process)
     }
     _Gunicorn(config, options).run()

@@ -30,7 +30,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False) -> Engine:
+    """An engine for ``url``. ``relaxed`` trades durability across power loss (not across crashes) for commit
+    speed: only for records that may be lost then, such as the replay guard's token ids (DESIGN §4)."""
     url = normalise_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
@@ -38,6 +40,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if relaxed:
+            # in WAL mode NORMAL survives an application crash; only an OS crash can lose the last commits
+            event.listen(engine, "connect", lambda c, _r: c.cursor().execute("PRAGMA synchronous=NORMAL"))
 
         # pysqlite's implicit transactions defer locking; BEGIN IMMEDIATE takes the write lock up front so two
         # writers never deadlock on lock upgrade.
@@ -50,4 +55,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    if relaxed:
+        @event.listens_for(engine, "begin")
+        def _async_commit(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    return engine

@@ -79,3 +79,8 @@ def test_sqlite_runs_wal_with_full_sync(tmp_path) -> None:  # type: ignore[no-un
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     engine.dispose()
+
+
+def test_declared_head_matches_the_migration_scripts() -> None:
+    from connector.store.migrate import HEAD
+    assert HEAD == head_revision()
