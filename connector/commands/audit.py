@@ -1,0 +1,205 @@
+"""``passerelle audit``: read the exchange log, export a bundle for an auditor, and verify a bundle offline.
+
+``verify`` exits 0 when the bundle is valid, 1 when an integrity check fails (naming the first failing entry) and 2
+when it is valid but with warnings, such as keys that were not pinned (trust.md §2.4); unreadable input (a missing
+or malformed trusted-key file) is a one-line error with exit 3. ``export`` and ``show`` exit 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from connector.audit import (AuditError, NoteError, NoteSigner, checkpoint, export_bundle, load_trusted_keys, query,
+                             verify_bundle)
+from connector.audit.log import head
+
+__all__ = ["audit"]
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+class BadVerifyInput(click.ClickException):
+    exit_code = 3  # 2 already means "valid, with warnings"
+
+
+def _session(database_url: str):  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from connector.store import make_engine
+    try:
+        engine = make_engine(database_url)
+    except Exception as exc:  # bad URL, unknown driver
+        raise BadInput(f"cannot open the database {database_url!r}: {exc}") from None
+    return Session(engine)
+
+
+def _signer(session: Any, key_path: str) -> NoteSigner:
+    from connector.identity.keys import load_private_key
+    try:
+        key = load_private_key(key_path)
+    except Exception as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        origin = head(session).origin
+    except AuditError as exc:
+        raise BadInput(str(exc)) from None
+    return NoteSigner(origin, key)
+
+
+def _when(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{option}: {value!r} is not a date or an RFC 3339 time") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    from connector.audit import format_ts
+    return format_ts(t)
+
+
+_FILTERS = [
+    click.option("--agreement", default=None, help="agreement id"),
+    click.option("--participant", default=None, help="counterparty DID"),
+    click.option("--dataset", default=None, help="dataset id"),
+    click.option("--since", default=None, help="from this time (RFC 3339 or date), inclusive"),
+    click.option("--until", default=None, help="up to this time, exclusive"),
+]
+
+
+def _with_filters(f: Any) -> Any:
+    for option in reversed(_FILTERS):
+        f = option(f)
+    return f
+
+
+@click.group("audit")
+def audit() -> None:
+    """Inspect, export and verify the tamper-evident exchange log."""
+
+
+@audit.command("verify")
+@click.argument("bundle", type=click.Path())
+@click.option("--trusted-key", "trusted", multiple=True, type=click.Path(dir_okay=False),
+              help="file of pinned verifier keys (vkeys), one per line: the node's audit key, the hub's witness key")
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@click.pass_context
+def verify_cmd(ctx: click.Context, bundle: str, trusted: tuple[str, ...], as_json: bool) -> None:
+    """Verify BUNDLE fully offline: inclusion of every entry, consistency between checkpoints, every signature."""
+    try:
+        keys = load_trusted_keys(trusted) if trusted else None
+    except OSError as exc:
+        raise BadVerifyInput(f"cannot read trusted key file {exc.filename}: {exc.strerror}") from None
+    except NoteError as exc:
+        raise BadVerifyInput(str(exc)) from None
+    report = verify_bundle(bundle, keys)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        ctx.exit(report.exit_code)
+    first = report.first_failure
+    summary = (f"{report.entries} entries, {report.checkpoints} checkpoints up to size {report.tree_size}, "
+               f"{report.cosigned} witnessed")
+    if first is not None:
+        where = f"entry {first.seq}" if first.seq is not None and first.exact else \
+            f"from entry {first.seq}" if first.seq is not None else "bundle"
+        click.echo(f"FAIL {bundle}: {where}: {first.message} [{first.code}]")
+        click.echo(f"  {summary}")
+    else:
+        click.echo(f"OK   {bundle}: {summary}")
+    for f in report.findings:
+        if f is not first:
+            click.echo(f"  {f.level}: {f.message} [{f.code}]")
+    for code, n in report.suppressed.items():
+        click.echo(f"  … {n} more {code}")
+    ctx.exit(report.exit_code)
+
+
+@audit.command("export")
+@click.option("--database-url", required=True, help="the node's database")
+@click.option("--out", "out", required=True, type=click.Path(), help="bundle path: NAME.zip, or a new directory")
+@click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False),
+              help="the audit key (PEM): cut a fresh checkpoint and sign the manifest")
+@click.option("--witness-key", "witness_keys", multiple=True, help="witness vkey to list in the bundle")
+@_with_filters
+def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: tuple[str, ...],
+               agreement: str | None, participant: str | None, dataset: str | None, since: str | None,
+               until: str | None) -> None:
+    """Write an audit bundle (entries, checkpoints, proofs) for an auditor."""
+    with _session(database_url) as session:
+        signer = _signer(session, key_path) if key_path else None
+        try:
+            summary = export_bundle(session, out, signer=signer, agreement=agreement, participant=participant,
+                                    dataset=dataset, since=_when(since, "--since"), until=_when(until, "--until"),
+                                    witness_keys=witness_keys)
+            session.commit()
+        except FileExistsError:
+            raise BadInput(f"{out} already exists") from None
+        except AuditError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {summary.path}: {summary.entries} entries, {summary.checkpoints} checkpoints up to size "
+               f"{summary.tree_size}")
+
+
+@audit.command("checkpoint")
+@click.option("--database-url", required=True, help="the node's database")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False), help="the audit key (PEM)")
+def checkpoint_cmd(database_url: str, key_path: str) -> None:
+    """Sign a checkpoint of the log now and print it."""
+    with _session(database_url) as session:
+        signer = _signer(session, key_path)
+        try:
+            note = checkpoint(session, signer, datetime.now(timezone.utc))
+            session.commit()
+        except AuditError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(note, nl=False)
+
+
+def _describe(e: dict[str, Any]) -> str:
+    parts = []
+    p = e.get("process")
+    if p:
+        pid = p.get("provider_pid") or p.get("consumer_pid") or ""
+        parts.append(f"{p.get('kind')} {pid} {p.get('state_from') or '-'}→{p.get('state_to') or '-'}".strip())
+    if "agreement" in e:
+        parts.append(f"agreement {e['agreement'].get('id')}")
+    if "dataset" in e:
+        parts.append(f"dataset {e['dataset'].get('id')}")
+    if "data" in e:
+        d = e["data"]
+        parts.append(f"{d.get('bytes', '?')} B, {d.get('rows', '?')} rows")
+    if "decision" in e:
+        d = e["decision"]
+        parts.append(f"{d.get('effect')} {d.get('reason_code') or ''}".strip())
+    if "counterparty" in e:
+        parts.append(f"with {e['counterparty'].get('did')}")
+    return "; ".join(parts)
+
+
+@audit.command("show")
+@click.option("--database-url", required=True, help="the node's database")
+@_with_filters
+@click.option("--event", "kind", default=None, help="event type, or a prefix such as 'transfer.*'")
+@click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="one JSON entry per line")
+def show_cmd(database_url: str, agreement: str | None, participant: str | None, dataset: str | None,
+             since: str | None, until: str | None, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """List log entries as a timeline, filtered by agreement, participant, dataset and time."""
+    with _session(database_url) as session:
+        try:
+            entries = query(session, agreement=agreement, participant=participant, dataset=dataset,
+                            since=_when(since, "--since"), until=_when(until, "--until"), kind=kind, limit=limit)
+        except Exception as exc:
+            raise click.ClickException(f"cannot read the audit log: {exc}") from None
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e, sort_keys=True, separators=(",", ":")))
+        else:
+            click.echo(f"{e['seq']:>8}  {e['ts']}  {e['event']:<26} {_describe(e)}")
