@@ -30,7 +30,7 @@ def test_public_names_are_exported():
     assert missing == [] and len(identity.__all__) == len(set(identity.__all__))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=80) | st.from_regex(r"did:web:[a-z0-9.%:A-Z_~-]{0,40}", fullmatch=True))
 def test_fuzz_did_parser(text):
     try:
@@ -47,7 +47,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
                         inner, max_size=5), max_leaves=25)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(JSON, st.binary(max_size=200))
 def test_fuzz_did_document_parser(value, raw):
     for data in (value, raw):

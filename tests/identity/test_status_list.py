@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from connector.identity import (MIN_BITS, CachePolicy, SigningKey, StatusList, StatusListCache, StatusListError,
+from connector.identity import (MIN_BITS, CachePolicy, SigningKey, StatusList, StatusListError,
                                 generate_key, issue_status_list_credential, status_entry,
                                 verify_status_list_credential)
 from connector.identity.jws import b64url_encode
