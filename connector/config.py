@@ -74,19 +74,14 @@ class AuthoritySection(_Section):
     issuer_key: str = Field(min_length=1)  # pinned trust anchor: the authority's issuer public key (PEM)
 
 
-class CatalogSection(_Section):
-    title: str = ""
-    description: str = ""
-
-
 class NodeConfigModel(_Section):
     node: NodeSection
     organisation: OrganisationSection
     keys: KeysSection = KeysSection()
     database: DatabaseSection = DatabaseSection()
     authority: AuthoritySection
-    catalog: CatalogSection = CatalogSection()
-    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    catalog: dict[str, Any] = Field(default_factory=dict)   # DCAT catalogue metadata, see docs/catalog.md
+    datasets: dict[str, Any] = Field(default_factory=dict)  # [datasets.<id>] metadata used when publishing
     policies: dict[str, Any] = Field(default_factory=dict)
     schedule: dict[str, Any] = Field(default_factory=dict)
 
@@ -176,6 +171,7 @@ def load_config(path: str | Path, *, check_files: bool = True) -> NodeConfig:
     if model.node.insecure_test_mode and model.node.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(f"{path}: [node] insecure_test_mode: allowed only with a loopback host, got host "
                           f"{model.node.host!r}")
+    _check_catalogue(cfg)
     if check_files:
         for name in ("auth", "audit", "dataplane", "issuer"):
             rel = getattr(model.keys, name)
@@ -185,3 +181,28 @@ def load_config(path: str | Path, *, check_files: bool = True) -> NodeConfig:
         if not anchor.is_file():
             raise ConfigError(f"{path}: [authority] issuer_key: key file not found: {anchor}")
     return cfg
+
+
+def catalogue_section(cfg: NodeConfig) -> dict[str, Any]:
+    """The ``[catalog]`` section completed with what the node's identity already says (DID, DSP base, names)."""
+    org = cfg.model.organisation
+    base = cfg.model.node.public_url.rstrip("/") + "/dsp/2025-1"
+    section: dict[str, Any] = {
+        "title": {"fr": f"Catalogue de {org.legal_name}", "en": f"Catalogue of {org.legal_name}"},
+        "description": {"fr": f"Jeux de données publiés par {org.legal_name} dans l'espace de données du tourisme.",
+                        "en": f"Datasets published by {org.legal_name} in the tourism data space."},
+        "publisher": {"name": {"fr": org.legal_name, "en": org.legal_name}},
+    }
+    section.update(cfg.model.catalog)
+    section["participant_id"] = cfg.model.node.did
+    section["endpoint_url"] = base
+    return section
+
+
+def _check_catalogue(cfg: NodeConfig) -> None:
+    from catalog import MetadataError, catalogue_from_mapping
+    try:
+        catalogue_from_mapping(catalogue_section(cfg))
+    except MetadataError as e:
+        raise ConfigError(f"{cfg.path}: " + "; ".join(f"[{p.field.split('.')[0]}] {'.'.join(p.field.split('.')[1:])}: "
+                                                      f"{p.message}" for p in e.problems)) from None

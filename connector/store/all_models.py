@@ -1,3 +1,5 @@
 """Imports every module that declares tables, so the metadata is complete for migrations and checks."""
 
+from connector import catalog_store  # noqa: F401
+from connector.audit import records  # noqa: F401
 from connector.store import models  # noqa: F401

@@ -1,0 +1,99 @@
+"""The node's catalogue: rebuilt from its persisted publications, cached per process, refreshed on change.
+
+Publications are rows of ``dataset_version``; replaying them through ``catalog.publish`` gives the same catalogue in
+every worker. A worker checks the newest row id on each use (one indexed query) and rebuilds only when it moved.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from catalog import Catalogue, CatalogView, Dataset, MetadataError, catalogue_from_mapping, publish
+from connector.catalog_store import DatasetVersion
+from connector.config import catalogue_section
+from connector.node import Node
+
+__all__ = ["CatalogService", "MetadataError"]
+
+
+class CatalogService:
+    def __init__(self, node: Node):
+        self.node = node
+        self._lock = threading.Lock()
+        self._rev: int | None = -1
+        self._catalogue: Catalogue | None = None
+        self._view: CatalogView | None = None
+
+    def _revision(self) -> int | None:
+        with self.node.session() as s:
+            return s.exec(select(func.max(DatasetVersion.id))).one()
+
+    def _rebuild(self, rows: list[DatasetVersion]) -> Catalogue:
+        created = rows[0].published_at if rows else datetime(2026, 1, 1, tzinfo=timezone.utc)
+        cat = catalogue_from_mapping(catalogue_section(self.node.config), created)
+        for row in rows:
+            cat = publish(cat, json.loads(row.mapping), now=_aware(row.published_at),
+                          identifier=row.identifier).catalogue
+        return cat
+
+    def catalogue(self) -> Catalogue:
+        rev = self._revision()
+        with self._lock:
+            if rev == self._rev and self._catalogue is not None:
+                return self._catalogue
+        with self.node.session() as s:
+            rows = list(s.exec(select(DatasetVersion).order_by(DatasetVersion.id)).all())
+        cat = self._rebuild(rows)
+        with self._lock:
+            self._catalogue, self._view, self._rev = cat, CatalogView(cat), rev
+        return cat
+
+    def view(self) -> CatalogView:
+        self.catalogue()
+        assert self._view is not None
+        return self._view
+
+    def dataset(self, identifier: str) -> Dataset | None:
+        return self.catalogue().datasets.get(identifier)
+
+    def find_offer(self, dataset_id: str, offer_id: str) -> tuple[Dataset, dict[str, Any]] | None:
+        """The current dataset (by local identifier or IRI) and its offer with ``@id`` ``offer_id``."""
+        cat = self.catalogue()
+        ds = cat.datasets.get(dataset_id) or next((d for d in cat.datasets.values() if d.iri == dataset_id), None)
+        if ds is None:
+            return None
+        offer = next((o for o in ds.offers if o.get("@id") == offer_id), None)
+        return (ds, offer) if offer is not None else None
+
+    def publish(self, identifier: str, mapping: Mapping[str, Any], *, session: Any = None) -> tuple[Dataset, bool]:
+        """Validate and record a new version; raises ``MetadataError`` listing every problem, leaving the current
+        version published. Returns the current dataset and whether a new version was recorded."""
+        now = self.node.clock.utcnow()
+        current = self.catalogue()
+        result = publish(current, dict(mapping), now=now, identifier=identifier)
+        if not result.changed:
+            return result.dataset, False
+        row = DatasetVersion(identifier=identifier, version=result.dataset.version,
+                             mapping=json.dumps(dict(mapping), default=str, sort_keys=True), published_at=now)
+        own = session is None
+        s = session or self.node.session()
+        try:
+            s.add(row)
+            if own:
+                s.commit()
+            else:
+                s.flush()
+        finally:
+            if own:
+                s.close()
+        return result.dataset, True
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
