@@ -275,8 +275,9 @@ def _compile_rule(r: Rule, label: str, broken: list[str]) -> _CompiledRule:
     return _CompiledRule(
         label, r,
         included_actions(r.action) if r.action is not None else None,
+        # a duty's refinements say what fulfilling it means; whether it was fulfilled comes from the world
         [_compile_constraint(c, label, f"{label}.action.refinement[{i}]", "refinement", broken)
-         for i, c in enumerate(r.refinements)],
+         for i, c in enumerate(r.refinements)] if r.kind != "duty" else [],
         [_compile_constraint(c, label, f"{label}.constraint[{i}]", "constraint", broken)
          for i, c in enumerate(r.constraints)],
         [_compile_rule(d, f"{label}.{'duty' if r.kind == 'permission' else 'remedy'}[{i}]", broken)
