@@ -24,7 +24,7 @@ docs/policies.md for the semantics.
 
 from policies.evaluate import (CompiledPolicy, Decision, Reason, Request, RuleReport, World, compile_policy,
                                evaluate)
-from policies.matching import agreement_for, match_offer
+from policies.matching import agreement_for, canonical_rules, match_offer
 from policies.model import Constraint, LogicalConstraint, MalformedConstraint, Policy, Rule, Value
 from policies.parse import PolicyParseError, from_dsp, from_jsonld, parse_policy, to_dsp
 from policies.validate import validate_policy
@@ -34,6 +34,6 @@ __all__ = [
     "Policy", "Rule", "Constraint", "LogicalConstraint", "MalformedConstraint", "Value",
     "parse_policy", "from_dsp", "from_jsonld", "to_dsp", "PolicyParseError",
     "Request", "World", "Decision", "Reason", "RuleReport", "CompiledPolicy", "compile_policy", "evaluate",
-    "match_offer", "agreement_for", "validate_policy",
+    "match_offer", "agreement_for", "canonical_rules", "validate_policy",
     "ODRL", "PASSERELLE", "PURPOSE",
 ]

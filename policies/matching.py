@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from policies.model import AnyConstraint, Constraint, LogicalConstraint, MalformedConstraint, Policy, Rule, Value
+from policies.model import AnyConstraint, LogicalConstraint, MalformedConstraint, Policy, Rule, Value
 from policies.operands import OPERANDS
 from policies.parse import parse_policy
 from policies.values import parse_datetime, parse_duration

@@ -14,7 +14,7 @@ from policies.evaluate import compile_policy
 from policies.model import Policy, Rule
 from policies.parse import PolicyParseError, parse_policy
 from policies.values import parse_datetime
-from policies.vocabulary import ODRL, PASSERELLE, _table, is_known_action
+from policies.vocabulary import ODRL, PASSERELLE, action_info, is_known_action
 
 __all__ = ["validate_policy"]
 
@@ -58,8 +58,8 @@ def _check_rule(r: Rule, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: no action (the rule would cover every action)")
     elif not is_known_action(r.action):
         problems.append(f"{where}: unknown action {r.action!r}")
-    elif _table()["actions"][r.action]["deprecated"]:
-        same = _table()["actions"][r.action]["exactMatch"]
+    elif (info := action_info(r.action)) is not None and info["deprecated"]:
+        same = info["exactMatch"]
         problems.append(f"{where}: action {r.action.removeprefix(ODRL)} is deprecated in ODRL 2.2"
                         + (f" (use {same[0].removeprefix(ODRL)})" if same else ""))
     for i, d in enumerate(r.duties):

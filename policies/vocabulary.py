@@ -14,7 +14,7 @@ from importlib import resources
 __all__ = [
     "ODRL", "XSD", "PASSERELLE", "PURPOSE", "ODRL_OPERATORS", "LOGICAL_OPERATORS", "PROJECT_LEFT_OPERANDS",
     "PURPOSE_PARENTS", "action_iri", "left_operand_iri", "operator_iri", "purpose_iri", "compact", "included_actions",
-    "is_known_action", "odrl_left_operands", "purpose_ancestors",
+    "is_known_action", "action_info", "odrl_left_operands", "purpose_ancestors",
 ]
 
 ODRL = "http://www.w3.org/ns/odrl/2/"
@@ -60,6 +60,11 @@ def odrl_left_operands() -> frozenset[str]:
 
 def is_known_action(iri: str) -> bool:
     return iri in _table()["actions"]
+
+
+def action_info(iri: str) -> dict | None:
+    """The vocabulary row of an action (``includedIn``, ``exactMatch``, ``deprecated``), or None."""
+    return _table()["actions"].get(iri)
 
 
 def _expand(term: str, namespace: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from contracts.schemas import DSP_CONTEXT, validation_errors
-from policies import Request, World, evaluate, parse_policy, validate_policy
+from policies import Request, World, evaluate, validate_policy
 from policies import templates
 from policies.vocabulary import ODRL, action_iri, included_actions
 
