@@ -122,7 +122,11 @@ def url_to_did(url: str) -> str:
 
     A trailing ``/.well-known/did.json`` or ``/did.json`` is dropped, so a DID document URL works too.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except (ValueError, TypeError, AttributeError):
+        raise DIDError("BAD_DID", f"{url!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise DIDError("BAD_DID", f"{url!r} is not an http(s) URL without query or fragment")
     path = parts.path
@@ -132,8 +136,8 @@ def url_to_did(url: str) -> str:
             break
     segments = [seg for seg in path.split("/") if seg]
     did = "did:web:" + parts.hostname.lower()
-    if parts.port is not None:
-        did += f"%3A{parts.port}"
+    if port is not None:
+        did += f"%3A{port}"
     did += "".join(":" + seg for seg in segments)
     return parse_did_web(did).did
 

@@ -6,6 +6,7 @@ chunks up to a byte limit, so a hostile or broken peer cannot point us elsewhere
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import httpx
@@ -21,6 +22,7 @@ def http_fetcher(client: httpx.Client | None = None, *, timeout: float = 2.0,
     own = client or httpx.Client(timeout=timeout, follow_redirects=False)
 
     def fetch(url: str) -> bytes:
+        deadline = time.monotonic() + timeout  # httpx timeouts are per operation; a trickling peer needs a total
         with own.stream("GET", url, timeout=timeout, follow_redirects=False,
                         headers={"Accept": "application/json, application/did+json, application/jwt"}) as resp:
             if resp.status_code != 200:
@@ -33,6 +35,8 @@ def http_fetcher(client: httpx.Client | None = None, *, timeout: float = 2.0,
                 body += chunk
                 if len(body) > max_bytes:
                     raise DIDError("OVERSIZE", f"GET {url} sent more than {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise DIDError("UNRESOLVABLE", f"GET {url} took longer than {timeout} s")
             return bytes(body)
 
     return fetch

@@ -62,7 +62,10 @@ def credential_service_url(doc: DidDocument, *, insecure_test: bool = False) -> 
     """The caller's credential service, refused unless it is on the DID's own origin (no pivot to other hosts)."""
     origin = urlsplit(did_base_url(doc.id, insecure_test=insecure_test))
     for endpoint in doc.service_endpoints("CredentialService"):
-        parts = urlsplit(endpoint)
+        try:
+            parts = urlsplit(endpoint)
+        except ValueError:
+            continue
         if (parts.scheme, parts.netloc) == (origin.scheme, origin.netloc) and not parts.query and not parts.fragment:
             return endpoint.rstrip("/")
     raise CredentialError("NO_CREDENTIAL_SERVICE", f"{doc.id} has no CredentialService on its own origin")

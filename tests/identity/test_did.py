@@ -148,3 +148,9 @@ def test_path_did_document_endpoints():
     assert doc["service"][0]["serviceEndpoint"] == "https://data.herault.example.fr/nodes/herault/cs"
     with pytest.raises(DIDError):
         build_did_document(did, auth_keys=[("did:web:other.example.fr#key-1", generate_key().public_key())])
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://hub.example.fr:99999/", "https://hub.example.fr:x/", 7])
+def test_url_to_did_refuses_broken_urls(url):
+    with pytest.raises(DIDError):
+        url_to_did(url)

@@ -133,3 +133,17 @@ def test_http_fetcher_refuses_redirects_and_oversize_bodies():
         with pytest.raises(DIDError) as err:
             fetch("https://a.example.fr" + path)
         assert err.value.code == code
+
+
+def test_http_fetcher_has_a_total_deadline(monkeypatch):
+    import connector.identity.fetch as fetch_module
+    ticks = iter([0.0, 0.5, 1.5, 2.5, 3.5])
+    monkeypatch.setattr(fetch_module.time, "monotonic", lambda: next(ticks))
+
+    def trickle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=iter([b"{", b" ", b" ", b"}"]))
+
+    fetch = http_fetcher(httpx.Client(transport=httpx.MockTransport(trickle)), timeout=2.0)
+    with pytest.raises(DIDError) as err:
+        fetch("https://slow.example.fr/.well-known/did.json")
+    assert "longer than" in err.value.reason
