@@ -25,7 +25,8 @@ browser:
 	@test -x $(BROWSER) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 demo: $(STAMP)
-	$(BIN)/passerelle demo --once --dir var/demo
+	rm -rf var/demo
+	$(BIN)/passerelle demo --dir var/demo $(if $(ONCE),--once,)
 
 test: $(SPARK_STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider

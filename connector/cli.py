@@ -118,12 +118,18 @@ def _register() -> None:
         cli.add_command(getattr(importlib.import_module(module), attr))
 
 
-_GROUPS: list[tuple[str, str]] = []
+_GROUPS: list[tuple[str, str]] = [
+    ("connector.commands.policy", "policy"),
+    ("connector.commands.audit", "audit"),
+    ("connector.commands.generate", "generate"),
+]
 
 
 def main() -> None:
-    _register()
     cli(prog_name="passerelle")
+
+
+_register()
 
 
 if __name__ == "__main__":
