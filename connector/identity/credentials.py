@@ -100,6 +100,14 @@ class Membership:
     audit_scope: tuple[str, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def policy_claims(self) -> dict[str, Any]:
+        """The verified claims as ``policies.Request.claims`` reads them (``membershipRole``, ``territory``, …)."""
+        claims: dict[str, Any] = {"membershipRole": list(self.roles), "territory": list(self.territory),
+                                  "organisation": self.legal_name, "siren": self.siren}
+        if self.audit_scope is not None:
+            claims["auditScope"] = list(self.audit_scope)
+        return claims
+
 
 def issue_membership_credential(key: SigningKey, subject: MembershipSubject, *, status_list_url: str,
                                 status_index: int, now: float, valid_for: int = 365 * 86_400,

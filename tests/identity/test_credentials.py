@@ -53,6 +53,8 @@ def test_presentation_happy_path(world):
     assert membership.did == world.OCC and membership.roles == ("regional_node",)
     assert membership.territory == ("REG-76",) and membership.legal_name == "CRT Occitanie"
     assert membership.siren == "130000000" and membership.issuer == world.HUB
+    assert membership.policy_claims() == {"membershipRole": ["regional_node"], "territory": ["REG-76"],
+                                          "organisation": "CRT Occitanie", "siren": "130000000"}
 
 
 def test_revoked_credential(world):
