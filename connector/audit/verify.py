@@ -85,7 +85,8 @@ class Report:
         for exact in (True, False):
             located = [f for f in errors if f.seq is not None and f.exact is exact]
             if located:
-                return min(located, key=lambda f: f.seq)  # type: ignore[arg-type,return-value]
+                # on a tie, a finding about the entries beats one about proofs derived from them
+                return min(located, key=lambda f: (f.seq, f.code == "CONSISTENCY_FAILED"))  # type: ignore
         return errors[0] if errors else None
 
     @property
@@ -389,24 +390,23 @@ def _entries_full(results: Iterator[tuple], sizes: list[int], roots: dict[int, b
     prev_leaf = ""
     prev_ts = ""
     breaks: list[int] = []
-    seen_seq: dict[int, int] = {}
+    jumps: list[tuple[int, int | None, int]] = []  # (position, previous seq, seq) where seq != previous + 1
+    seen = bytearray()  # how many entries claim each seq (capped at 2), to tell missing from moved or duplicated
     for leaves, seqs, prevs, stamps, problems in results:
         for i, code, msg in problems:
             out.error(code, f"entry {pos + i} {msg}", pos + i)
         for leaf, seq, prev, ts in zip(leaves, seqs, prevs, stamps):
-            if seq != pos:
-                if seq is not None and seq < pos and seq in seen_seq:
-                    out.error("ENTRY_INSERTED", f"entries at positions {seen_seq[seq]} and {pos} both claim seq "
-                                                f"{seq}: an entry was inserted", seq)
-                elif seq is not None and seq > pos and prev_seq is not None and seq > prev_seq + 1:
-                    out.error("ENTRY_MISSING", f"entry {pos} is missing (the next entry present is {seq})", pos)
-                else:
-                    out.error("ENTRY_SEQ", f"position {pos} holds entry seq {seq}: entries were reordered or "
-                                           "renumbered", pos)
             if seq is not None:
-                seen_seq.setdefault(seq, pos)
-                if pos and prev_seq is not None and seq == prev_seq + 1 and prev != prev_leaf:
+                if seq != (0 if pos == 0 else (prev_seq + 1 if prev_seq is not None else seq)):
+                    if len(jumps) < 1000:
+                        jumps.append((pos, prev_seq if pos else -1, seq))
+                elif pos and prev != prev_leaf:
                     breaks.append(pos)
+                if seq < len(seen):
+                    seen[seq] = min(2, seen[seq] + 1)
+                elif seq < 4 * pos + 1_000_000:
+                    seen.extend(bytes(seq + 1 - len(seen)))
+                    seen[seq] = 1
             if ts is not None:
                 if ts < prev_ts:
                     out.warn("TS_DECREASING", f"entry {pos} is timestamped before the entry before it", pos)
@@ -423,6 +423,7 @@ def _entries_full(results: Iterator[tuple], sizes: list[int], roots: dict[int, b
                 else:
                     last_good = size
     report.entries = pos
+    _report_jumps(jumps, seen, out)
     _report_breaks(breaks, out)
     if targets:
         out.error("LOG_TRUNCATED", f"a checkpoint covers {targets[-1]} entries but the bundle ends after "
@@ -431,6 +432,25 @@ def _entries_full(results: Iterator[tuple], sizes: list[int], roots: dict[int, b
     if pos > covered:
         out.warn("ENTRY_UNCOVERED", f"entries {covered} to {pos - 1} come after the last checkpoint: no signature "
                                     "covers them", covered, False)
+
+
+def _report_jumps(jumps: list[tuple[int, int | None, int]], seen: bytearray, out: _Findings) -> None:
+    # classified once the whole file is read: a seq that never appears was removed, one claimed twice was
+    # inserted, anything else was moved
+    def count(seq: int) -> int:
+        return seen[seq] if 0 <= seq < len(seen) else 0
+
+    for pos, prev_seq, seq in jumps:
+        expected = 0 if prev_seq is None else prev_seq + 1
+        if prev_seq is not None and seq <= prev_seq and count(seq) >= 2:
+            out.error("ENTRY_INSERTED", f"two entries claim seq {seq} (the second at position {pos}): an entry was "
+                                        "inserted", seq)
+        elif count(expected) == 0:
+            out.error("ENTRY_MISSING", f"entry {expected} is missing (entry {seq} follows entry {prev_seq})",
+                      expected)
+        else:
+            out.error("ENTRY_SEQ", f"entry {seq} follows entry {prev_seq}: entries were reordered",
+                      min(expected, seq))
 
 
 def _report_breaks(breaks: list[int], out: _Findings) -> None:
