@@ -339,7 +339,7 @@ class CompiledPolicy:
     def evaluate(self, req: Request, world: World) -> Decision:
         out: list = []
         reports: list[RuleReport] = []
-        action = action_iri(req.action)
+        action = action_iri(req.action) if type(req.action) is str else repr(req.action)  # junk matches nothing
         permitted_by = None
         for cr in self.permissions:
             active = self._premises(cr, req, world, action, out)

@@ -152,3 +152,31 @@ def validate(policy_file: str, as_json: bool) -> None:
     else:
         click.echo(f"{policy_file}: valid")
     raise SystemExit(0 if not problems else 1)
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+@policy.command()
+@click.argument("name", required=False)
+@click.option("--set", "values", multiple=True, metavar="KEY=VALUE",
+              help="Template parameter; a JSON value (11, [\"auditor\"]) or plain text.")
+def template(name: str | None, values: tuple[str, ...]) -> None:
+    """List the policy templates, or print template NAME rendered as a DSP Offer."""
+    from policies import templates
+    if name is None:
+        for n in templates.names():
+            declared = templates.parameters(templates.read(n))
+            params = ", ".join(f"{k}={json.dumps(v['default'])}" if isinstance(v, dict) and "default" in v
+                               else f"{k} (required)" for k, v in declared.items())
+            click.echo(f"{n}: {params}")
+        return
+    params = {k: _json_or_text(v) if isinstance(v, str) else v for k, v in _pairs(values, "--set").items()}
+    try:
+        click.echo(json.dumps(templates.load(name, **params), indent=2, ensure_ascii=False))
+    except templates.TemplateError as e:
+        raise BadInput(str(e)) from None

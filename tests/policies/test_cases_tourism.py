@@ -251,3 +251,14 @@ def test_compiled_form_is_reused():
 def test_decision_truthiness_is_the_verdict():
     assert not evaluate(parse_policy(COUNT), req(), world(count=3))
     assert evaluate(parse_policy(COUNT), req(), world(count=0))
+
+
+def test_agreement_needs_the_target_in_the_request():
+    agreement = parse_policy({"@id": "urn:a", "@type": "Agreement", "target": "urn:ds:1", "assigner": "did:web:p",
+                              "assignee": ALICE, "timestamp": "2026-01-01T00:00:00Z",
+                              "permission": [{"action": "use"}]})
+    assert evaluate(agreement, req(target="urn:ds:1"), world()).permitted
+    assert not evaluate(agreement, req(target="urn:ds:2"), world()).permitted
+    assert not evaluate(agreement, req(), world()).permitted
+    assert not evaluate(agreement, req(party=BOB, target="urn:ds:1"), world()).permitted
+    assert not evaluate(agreement, req(action=None, target="urn:ds:1"), world()).permitted

@@ -102,3 +102,19 @@ def test_validate(standard, tmp_path):
     assert any("bare 'purpose'" in p for p in problems)
     text = run("validate", str(bad))
     assert f"{len(problems)} problem(s)" in text.output
+
+
+def test_template_list_and_render(tmp_path):
+    listing = run("template")
+    assert listing.exit_code == 0
+    assert "valid-until: id=" in listing.output and "until (required)" in listing.output
+    r = run("template", "aggregate-only", "--set", "min_cell_size=11", "--set", "id=urn:o:9")
+    assert r.exit_code == 0
+    offer = json.loads(r.output)
+    assert offer["@id"] == "urn:o:9"
+    assert offer["permission"][0]["constraint"][0]["rightOperand"]["@value"] == 11
+    path = tmp_path / "o.json"
+    path.write_text(r.output)
+    assert run("validate", str(path)).exit_code == 0
+    missing = run("template", "valid-until")
+    assert missing.exit_code == 2 and "missing required parameter 'until'" in missing.output
