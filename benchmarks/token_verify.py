@@ -1,5 +1,8 @@
 """Self-issued token throughput on one core: sign, and the full verification pipeline (steps 1–10).
 
+Also the verifier's side of step 11: a VP-JWT carrying one membership VC-JWT (two signatures, the claims, the
+revocation bit from a cached status list).
+
 Baseline, measured in the same run: the raw Ed25519 verify of the very same signing input and signature, which is
 the floor no JWT verification can go below. The pipeline figure includes strict parsing, the participant-list
 check, key lookup in a cached DID document, the claim checks and the replay-store insert (in memory).
@@ -17,9 +20,13 @@ import os
 import statistics
 import time
 
-from connector.identity import (InMemoryReplayStore, Participant, ParticipantList, ParticipantResolver,
-                                SigningKey, build_did_document, generate_key, issue_access_token,
-                                issue_self_token, parse_compact, verify_request)
+from datetime import date
+
+from connector.identity import (InMemoryReplayStore, MembershipSubject, Participant, ParticipantList,
+                                ParticipantResolver, SigningKey, StatusList, StatusListCache, TrustAnchor,
+                                build_did_document, generate_key, issue_access_token, issue_membership_credential,
+                                issue_presentation, issue_self_token, issue_status_list_credential, parse_compact,
+                                verify_presentation, verify_request)
 
 CALLER = "did:web:donnees.tourisme-occitanie.example.fr"
 VERIFIER = "did:web:hub.atout-france.example.fr"
@@ -72,6 +79,21 @@ def main() -> None:
     public = key.public_key
     replay = InMemoryReplayStore()
 
+    # step 11's verification side: a VP holding one membership VC, status list cached (no network)
+    issuer = SigningKey(VERIFIER + "#issuer-2026-11", generate_key())
+    anchor = TrustAnchor(VERIFIER, {issuer.kid: issuer.public_key})
+    status_url = "https://hub.atout-france.example.fr/trust/status/1"
+    status = StatusListCache(lambda url: issue_status_list_credential(issuer, url, StatusList(), NOW), anchor)
+    vc = issue_membership_credential(issuer, MembershipSubject(CALLER, "CRT Occitanie", "130000000",
+                                                               ("regional_node",), ("REG-76",), date(2026, 1, 1),
+                                                               "1.0", "0" * 64),
+                                     status_list_url=status_url, status_index=7, now=NOW)
+    vps = [issue_presentation(key, VERIFIER, [vc], NOW) for _ in range(n // 3)]
+
+    def membership(vp: str) -> None:
+        verify_presentation(vp, holder_did=CALLER, our_did=VERIFIER, now=NOW, resolver=resolver, anchor=anchor,
+                            status=status)
+
     def full(header: str) -> None:
         verify_request(header, our_did=VERIFIER, now=NOW, registry=registry, resolver=resolver, replay=replay)
 
@@ -80,7 +102,9 @@ def main() -> None:
         "full": (full, tokens),                                       # steps 1–10, one fresh token each
         "parse": (lambda t: parse_compact(t[7:]), tokens),            # strict JWS parsing alone
         "sign": (lambda _: issue_self_token(key, VERIFIER, NOW, token=access), list(range(n))),
+        "vp": (membership, vps),                                      # VP + VC signatures, claims, status bit
     }, batches)
+    vp_median, _ = results["vp"]
     (base_median, base_best), (full_median, full_best) = results["raw"], results["full"]
     (parse_median, _), (sign_median, sign_best) = results["parse"], results["sign"]
     assert len(replay) == n  # every token verified once, every jti recorded
@@ -92,6 +116,8 @@ def main() -> None:
     print(f"  strict parse only               {parse_median:9,.0f} /s              {1e6 / parse_median:6.1f} µs")
     print(f"  full verify, steps 1–10         {full_median:9,.0f} /s ({full_best:,.0f})  {1e6 / full_median:6.1f} µs")
     print(f"  sign (issue_self_token)         {sign_median:9,.0f} /s ({sign_best:,.0f})  {1e6 / sign_median:6.1f} µs")
+    print(f"  presentation verify (VP + 1 VC) {vp_median:9,.0f} /s              {1e6 / vp_median:6.1f} µs"
+          f"  ({len(vps[0])} bytes)")
     print(f"  pipeline overhead over raw verify: {1e6 / full_median - 1e6 / base_median:.1f} µs "
           f"({base_median / full_median:.2f}x)")
     print(json.dumps({
@@ -99,7 +125,8 @@ def main() -> None:
         "raw_ed25519_verify_per_s": round(base_median), "parse_per_s": round(parse_median),
         "full_verify_per_s": round(full_median), "sign_per_s": round(sign_median),
         "full_verify_us": round(1e6 / full_median, 1), "raw_verify_us": round(1e6 / base_median, 1),
-        "sign_us": round(1e6 / sign_median, 1), "ratio_raw_to_full": round(base_median / full_median, 3),
+        "sign_us": round(1e6 / sign_median, 1), "vp_verify_per_s": round(vp_median),
+        "vp_verify_us": round(1e6 / vp_median, 1), "ratio_raw_to_full": round(base_median / full_median, 3),
     }))
 
 

@@ -265,3 +265,24 @@ def test_did_fetch_failure_is_unresolvable(world, replay):
     world.documents.clear()
     err = refused(world, bearer(issue_self_token(world.occ.auth, world.HUB, world.NOW)), replay)
     assert err.code == "UNRESOLVABLE"
+
+
+def test_fuzz_pipeline_raises_only_auth_errors(world):
+    """Random Authorization values, including near-valid tokens with mutated characters, end in AuthError."""
+    from hypothesis import given, settings, strategies as st
+
+    registry, resolver, replay = world.participants(), world.resolver(), InMemoryReplayStore()
+    good = issue_self_token(world.occ.auth, world.HUB, world.NOW)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(st.text(max_size=200).map(lambda t: "Bearer " + t),
+                     st.tuples(st.integers(0, len(good) - 1), st.characters()).map(
+                         lambda m: "Bearer " + good[:m[0]] + m[1] + good[m[0] + 1:])))
+    def run(header):
+        try:
+            verify_request(header, our_did=world.HUB, now=world.NOW, registry=registry, resolver=resolver,
+                           replay=replay)
+        except AuthError:
+            pass
+
+    run()
