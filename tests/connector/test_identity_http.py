@@ -208,3 +208,15 @@ def test_enrolment_refuses_bad_input_with_reasons(space: LiveSpace) -> None:
     r = hub.api("POST", "/api/members", {"did": "did:web:127.0.0.1%3A9", "legal_name": "x",
                                          "roles": ["regional_node"], "territory": ["DEP-999"]})
     assert r.status_code == 400 and "DEP-999" in r.json()["message"]
+
+
+def test_token_command_lets_an_operator_call_a_peer(space: LiveSpace) -> None:
+    from click.testing import CliRunner
+    from connector.cli import cli
+    occ, bre = space.nodes["occitanie"], space.nodes["bretagne"]
+    out = CliRunner().invoke(cli, ["token", "--dir", str(occ.node.config.base), "--aud", bre.did])
+    assert out.exit_code == 0, out.output
+    token = out.output.strip()
+    assert token.count(".") == 2
+    assert _post_catalog(bre, token).status_code == 200
+    assert _post_catalog(bre, token).status_code == 401  # single use
