@@ -307,10 +307,12 @@ class CompiledPolicy:
         #: constraints that cannot be judged: their presence denies every request
         self.broken = tuple(broken)
 
-    def _premises(self, cr: _CompiledRule, req: Request, world: World, action: str, out: list) -> bool:
+    def _premises(self, cr: _CompiledRule, req: Request, world: World, action: str, out: list,
+                  possible: bool) -> bool:
         """Append the reasons of action/target/party/refinements/constraints; True iff all hold for this kind."""
         r = cr.rule
-        prohibition = r.kind == "prohibition"
+        # an unknown value keeps a prohibition in force, and fails a permission, unless asking what is *possible*
+        none_ok = (r.kind == "prohibition") != possible
         ok = True
         if cr.actions is None:
             out.append(_new(Reason, (cr.label, "action", None, None, None, None, action, True, "rule names no action")))
@@ -330,19 +332,22 @@ class CompiledPolicy:
             ok = ok and hit
         for check in cr.refinements:
             v = check(req, world, out)
-            ok = ok and (v is True or (prohibition and v is None))
+            ok = ok and (v is True or (none_ok and v is None))
         for check in cr.constraints:
             v = check(req, world, out)
-            ok = ok and (v is True or (prohibition and v is None))
+            ok = ok and (v is True or (none_ok and v is None))
         return ok
 
-    def evaluate(self, req: Request, world: World) -> Decision:
+    def evaluate(self, req: Request, world: World, unknown: str = "deny") -> Decision:
+        if unknown not in ("deny", "possible"):
+            raise ValueError(f"unknown must be 'deny' or 'possible', got {unknown!r}")
+        possible = unknown == "possible"
         out: list = []
         reports: list[RuleReport] = []
         action = action_iri(req.action) if type(req.action) is str else repr(req.action)  # junk matches nothing
         permitted_by = None
         for cr in self.permissions:
-            active = self._premises(cr, req, world, action, out)
+            active = self._premises(cr, req, world, action, out, possible)
             for d in cr.duties:
                 conditions = [c(req, world, out) for c in d.constraints]
                 if conditions and not all(v is True for v in conditions):
@@ -350,7 +355,7 @@ class CompiledPolicy:
                                       "duty not in force (its constraints do not hold)")))
                     continue
                 state = _duty_state(d, world)
-                done = state == "fulfilled"
+                done = state == "fulfilled" or (possible and state != "violated")
                 out.append(_new(Reason, (d.label, "duty", None, None, None, d.rule.action, state, done,
                                   None if done else "duty is a pre-condition and is not fulfilled")))
                 active = active and done
@@ -361,7 +366,7 @@ class CompiledPolicy:
                 permitted_by = cr.label
         prohibited_by = None
         for cr in self.prohibitions:
-            active = self._premises(cr, req, world, action, out)
+            active = self._premises(cr, req, world, action, out, possible)
             out.append(_new(Reason, (cr.label, "rule", None, None, None, None, None, not active,
                               "prohibition forbids the request" if active else "prohibition does not apply")))
             reports.append(_new(RuleReport, (cr.label, "prohibition", cr.rule.uid, cr.rule.action, active)))
@@ -403,8 +408,14 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     return CompiledPolicy(policy)
 
 
-def evaluate(policy: Policy | CompiledPolicy, request: Request, world: World) -> Decision:
+def evaluate(policy: Policy | CompiledPolicy, request: Request, world: World, *, unknown: str = "deny") -> Decision:
     """Decide ``request`` against ``policy`` in ``world``. Never raises on a parsed policy; a policy is compiled
-    on first use and the compiled form reused."""
+    on first use and the compiled form reused.
+
+    ``unknown="deny"`` (the default, for negotiation and pulls) treats values missing from the request or world as
+    failing a permission and upholding a prohibition. ``unknown="possible"`` asks whether the request *could* be
+    permitted once those values are known — what the catalogue needs to decide which offers a requester sees
+    before any purpose is declared: missing values and duties not yet fulfilled are given the benefit of the doubt;
+    anything known to fail, and any unjudgeable constraint, still denies."""
     compiled = policy if isinstance(policy, CompiledPolicy) else policy.compiled
-    return compiled.evaluate(request, world)
+    return compiled.evaluate(request, world, unknown)

@@ -262,3 +262,22 @@ def test_agreement_needs_the_target_in_the_request():
     assert not evaluate(agreement, req(), world()).permitted
     assert not evaluate(agreement, req(party=BOB, target="urn:ds:1"), world()).permitted
     assert not evaluate(agreement, req(action=None, target="urn:ds:1"), world()).permitted
+
+
+def test_catalogue_mode_shows_offers_the_requester_could_get():
+    members = parse_policy(offer(c(PASSERELLE + "membershipRole", "isAnyOf", ["regional_node"]),
+                                 c("odrl:purpose", "isA", "Statistics"),
+                                 prohibitions=[{"action": "use", "constraint": [c("odrl:purpose", "eq", "Commercial")]}],
+                                 duties=[{"action": "odrl:inform"}]))
+    region = req(claims={"membershipRole": ["regional_node"]})  # no purpose declared yet
+    assert not evaluate(members, region, world()).permitted
+    assert evaluate(members, region, world(), unknown="possible").permitted
+    outsider = req(claims={"membershipRole": ["private_provider"]})
+    assert not evaluate(members, outsider, world(), unknown="possible").permitted
+    commercial = req(claims={"membershipRole": ["regional_node"]}, purpose="Commercial")
+    assert not evaluate(members, commercial, world(), unknown="possible").permitted
+    violated = world(duty_states={"odrl:inform": "violated"})
+    assert not evaluate(members, region, violated, unknown="possible").permitted
+    assert not evaluate(parse_policy(UNKNOWN_OPERAND), req(), world(), unknown="possible").permitted
+    with pytest.raises(ValueError):
+        evaluate(members, region, world(), unknown="maybe")

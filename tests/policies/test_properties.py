@@ -111,12 +111,20 @@ def test_evaluation_never_raises_and_explains(doc, situation):
 
 
 @FAST
-@given(policies(), rule(), situations())
-def test_adding_a_prohibition_never_turns_deny_into_permit(doc, prohibition, situation):
-    before = evaluate(from_dsp(doc), *situation)
+@given(policies(), rule(), situations(), st.sampled_from(["deny", "possible"]))
+def test_adding_a_prohibition_never_turns_deny_into_permit(doc, prohibition, situation, mode):
+    before = evaluate(from_dsp(doc), *situation, unknown=mode)
     more = dict(doc, prohibition=[*doc.get("prohibition", []), prohibition])
-    after = evaluate(from_dsp(more), *situation)
+    after = evaluate(from_dsp(more), *situation, unknown=mode)
     assert not (after.permitted and not before.permitted)
+
+
+@FAST
+@given(policies(), situations())
+def test_what_is_permitted_is_possible(doc, situation):
+    p = from_dsp(doc)
+    if evaluate(p, *situation).permitted:
+        assert evaluate(p, *situation, unknown="possible").permitted
 
 
 @FAST
