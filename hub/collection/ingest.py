@@ -27,6 +27,7 @@ from hub.collection.limits import Limits, Refused, check_file_name, check_size, 
 from hub.collection.pseudonymise import Pseudonymiser
 from hub.collection.readers import check_columns, csv_batches, parquet_batches, xlsx_batches
 from hub.collection.report import Problem, Report
+from hub.collection.threads import BackgroundWriter, prefetch
 from hub.collection.validate import Validator
 from hub.schemas import TableSchema, load_schema
 
@@ -95,6 +96,26 @@ class _HashingReader:
         self.closed = True
 
 
+def _number_bad_lines(path: Path, bad: list[tuple[str, str]], report: Report) -> None:
+    """Line numbers of malformed lines the parallel parser could not number (slow, only for rejected files)."""
+    wanted: dict[str, list[str]] = {}
+    for text, reason in bad:
+        wanted.setdefault(text, []).append(reason)
+    found: list[Problem] = []
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+            if text in wanted:
+                reason = wanted[text].pop(0)
+                if not wanted[text]:
+                    del wanted[text]
+                found.append(Problem(number, None, None, "column_count", f"{reason} (truncated or shifted line)"))
+                if not wanted:
+                    break
+    found += [Problem(None, None, None, "column_count", r) for rs in wanted.values() for r in rs]
+    report.add(found, {"column_count": len(bad)})
+
+
 def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
@@ -112,7 +133,7 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, report: R
         return v, None
     if fmt == "parquet":
         v = validator_factory()
-        for batch, typed in parquet_batches(path, schema, limits):
+        for batch, typed in prefetch(parquet_batches(path, schema, limits)):
             out = v.check(batch, typed)
             if out is not None:
                 write(out)
@@ -129,18 +150,24 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, report: R
             hasher.append(_HashingReader(raw))
             return hasher[0]
 
-        def bad_row(number: int | None, reason: str) -> None:
-            row = number + 1 if number is not None else None
-            v.report.add([Problem(row, None, None, "column_count", f"{reason} (truncated or shifted line)")],
+        unnumbered: list[tuple[str, str]] = []
+
+        def bad_row(number: int | None, reason: str, text: str) -> None:
+            if number is None:  # the parallel parser does not know it: found after the pass
+                unnumbered.append((text, reason))
+                return
+            v.report.add([Problem(number, None, None, "column_count", f"{reason} (truncated or shifted line)")],
                          {"column_count": 1})
 
         try:
-            for batch, is_typed in csv_batches(path, schema, header, delim, typed, limits, bad_row, wrap):
+            for batch, is_typed in prefetch(csv_batches(path, schema, header, delim, typed, limits, bad_row, wrap)):
                 if v.rows + batch.num_rows > limits.max_rows:
                     raise Refused("rows", f"the file has more than {limits.max_rows} rows")
                 out = v.check(batch, is_typed)
                 if out is not None:
                     write(out)
+            if unnumbered:
+                _number_bad_lines(path, unnumbered, v.report)
             return v, hasher[0].h.hexdigest() if hasher else None
         except pa.ArrowInvalid as e:
             msg = str(e)
@@ -174,16 +201,27 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
     report = Report(schema=schema.iri)
     result = IngestResult("rejected", schema.iri, name, "", 0, None, ps.key_version, report)
     tmp = temp_path(out_dir)
-    state: dict[str, Any] = {"writer": None}
+    state: dict[str, Any] = {"writer": None, "thread": None}
     meta = {"passerelle.key_version": ps.key_version, "passerelle.source_name": name}
 
-    def write(batch: pa.RecordBatch) -> None:
+    def write_now(batch: pa.RecordBatch) -> None:
         if state["writer"] is None:
             state["writer"] = pq.ParquetWriter(tmp, batch.schema, compression=compression,
                                                compression_level=1 if compression == "zstd" else None)
         state["writer"].write_batch(batch, row_group_size=1 << 20)
 
+    def write(batch: pa.RecordBatch) -> None:
+        if state["thread"] is None:
+            state["thread"] = BackgroundWriter(write_now)
+        state["thread"].submit(batch)
+
+    def drain() -> None:
+        if state["thread"] is not None:
+            thread, state["thread"] = state["thread"], None
+            thread.close()
+
     def reset() -> None:
+        drain()
         if state["writer"] is not None:
             state["writer"].close()
             state["writer"] = None
@@ -206,6 +244,7 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
                 report.refuse("truncated", "the file has a header but no rows")
         except Refused as r:
             report.refuse(r.rule, r.message, r.row)
+        drain()
         result.input_sha256 = input_sha or (sha256_file(path) if result.input_bytes else "")
         if report.ok:
             writer = state["writer"]
@@ -222,9 +261,12 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         else:
             result.quarantine_path = _quarantine(path, result, quarantine_dir, now())
     finally:
-        if state["writer"] is not None:
-            state["writer"].close()
-        tmp.unlink(missing_ok=True)
+        try:
+            drain()
+        finally:
+            if state["writer"] is not None:
+                state["writer"].close()
+            tmp.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -1,8 +1,9 @@
 """Keyed pseudonyms (HMAC-SHA256) computed once per distinct value.
 
-A pseudonym is ``<namespace letter><key version>:<base32(HMAC-SHA256(key, namespace 0x1f value))[:26]>`` (128 bits),
-e.g. ``b1:MZXW6YTBOI3DGNBVGY3TQOJQGE``. The namespace keeps a campsite and a booking with the same raw identifier
-unlinkable; the key version inside the pseudonym tells which key made it, so a rotation is visible in the data.
+A pseudonym is ``<namespace letter><key version>:<base32(HMAC-SHA256(key, namespace 0x1f version 0x1f value))[:26]>``
+(130 bits), e.g. ``b1:MZXW6YTBOI3DGNBVGY3TQOJQGE``. The namespace keeps a campsite and a booking with the same raw
+identifier unlinkable; the key version is both shown (which key made it) and hashed (a new version never links to
+the old pseudonyms, even if a key were reused). Values are stripped of surrounding spaces before hashing.
 The HMAC is RFC 2104 over SHA-256 with the inner and outer states precomputed once (tested against ``hmac``):
 it is the hot loop of ingestion and the precomputed form costs half of ``hmac.digest`` per value.
 """
@@ -115,7 +116,7 @@ class Pseudonymiser:
         ns = self._spaces.get(namespace)
         if ns is None:
             inner = self._ipad.copy()
-            inner.update(namespace.encode("utf-8") + b"\x1f")
+            inner.update(namespace.encode("utf-8") + b"\x1f" + self.key_version.encode() + b"\x1f")
             ns = _Namespace(f"{namespace[0]}{self.key_version}:".encode(), inner, self._opad.copy())
             self._spaces[namespace] = ns
         return ns

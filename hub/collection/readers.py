@@ -64,7 +64,7 @@ def _typed_types(schema: TableSchema) -> dict[str, pa.DataType]:
 
 
 def csv_batches(path: str | os.PathLike, schema: TableSchema, header: list[str], delimiter: str, typed: bool,
-                limits: Limits, on_bad_row: Callable[[int | None, str], None],
+                limits: Limits, on_bad_row: Callable[[int | None, str, str], None],
                 wrap: Callable[[Any], Any] = lambda f: f) -> Iterator[tuple[pa.RecordBatch, bool]]:
     """Stream a CSV in blocks; column-count errors go to ``on_bad_row`` with the line number and the row is skipped."""
     names = [h.strip() for h in header]
@@ -80,7 +80,7 @@ def csv_batches(path: str | os.PathLike, schema: TableSchema, header: list[str],
                                   **({"true_values": true_values, "false_values": false_values} if typed else {}))
 
     def handler(row: Any) -> str:
-        on_bad_row(row.number, f"expected {row.expected_columns} columns, got {row.actual_columns}")
+        on_bad_row(row.number, f"expected {row.expected_columns} columns, got {row.actual_columns}", row.text)
         return "skip"
 
     parse = pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler, newlines_in_values=False)
