@@ -225,8 +225,8 @@ def issue_presentation(key: SigningKey, aud: str, credentials: Sequence[str], no
 
 
 def verify_presentation(vp_jwt: Any, *, holder_did: str, our_did: str, now: float, resolver: DidResolver,
-                        anchor: TrustAnchor, status: StatusListCache, required_type: str = MEMBERSHIP_TYPE,
-                        replay: ReplayStore | None = None, leeway: int = 5) -> Membership:
+                        anchor: TrustAnchor, status: StatusListCache, replay: ReplayStore | None = None,
+                        leeway: int = 5) -> Membership:
     """Check a VP-JWT from ``holder_did``'s credential service and return its verified membership."""
     try:
         parsed = parse_compact(vp_jwt, typ="vp+jwt", typ_required=True)
@@ -269,8 +269,7 @@ def verify_presentation(vp_jwt: Any, *, holder_did: str, our_did: str, now: floa
             raise CredentialError("BAD_PRESENTATION", f"verifiableCredential[{i}] is not an enveloped VC-JWT")
         membership = verify_membership_credential(env["id"][len(ENVELOPE_PREFIX):], anchor=anchor,
                                                   holder_did=holder_did, now=now, status=status, leeway=leeway)
-        if required_type in membership.raw.get("type", ()):
-            found.append(membership)
+        found.append(membership)
     if not found:
-        raise CredentialError("MISSING_CREDENTIAL", f"no {required_type} in the presentation")
+        raise CredentialError("MISSING_CREDENTIAL", f"no {MEMBERSHIP_TYPE} in the presentation")
     return found[0]

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from .anchor import TrustAnchor
-from .credentials import MEMBERSHIP_SCOPE, MEMBERSHIP_TYPE, Membership, verify_presentation
+from .credentials import MEMBERSHIP_SCOPE, Membership, verify_presentation
 from .did import DidDocument, did_base_url
 from .errors import CredentialError, DIDError, IdentityError
 from .keys import SigningKey
@@ -90,7 +90,7 @@ def fetch_membership(caller: VerifiedCaller, *, our_key: SigningKey, now: float,
     for vp in parse_presentation_response(body):
         try:
             return verify_presentation(vp, holder_did=caller.did, our_did=our_key.did, now=now, resolver=resolver,
-                                       anchor=anchor, status=status, required_type=MEMBERSHIP_TYPE, replay=replay)
+                                       anchor=anchor, status=status, replay=replay)
         except CredentialError as exc:
             last = exc
     raise last or CredentialError("MISSING_CREDENTIAL", f"{caller.did} presented no membership credential")
