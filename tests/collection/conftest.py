@@ -91,7 +91,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 def visible(directory: Path) -> list[str]:
     """Files a reader of the directory would see (hidden temp files excluded)."""
-    return sorted(p.name for p in directory.glob("*")) if directory.exists() else []
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".")) if directory.exists() else []
 
 
 _Kit.visible = staticmethod(visible)

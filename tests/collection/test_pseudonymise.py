@@ -1,0 +1,78 @@
+import base64
+import hmac
+import stat
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connector.commands.publish_file import describe, load_pseudonymisation_key, publish_file
+from hub.collection import KeyError_, Pseudonymiser, ingest
+
+KEY = bytes(range(32))
+
+
+def test_pseudonym_is_rfc2104_hmac_sha256_with_namespace_and_version():
+    p = Pseudonymiser(KEY, 3)
+    mac = hmac.new(KEY, b"booking\x1f3\x1fBK42", "sha256").digest()
+    assert p.one("booking", "BK42") == "b3:" + base64.b32encode(mac).decode()[:26]
+    long_key = bytes(100)  # longer than the SHA-256 block: hashed first, as RFC 2104 says
+    mac = hmac.new(long_key, b"campsite\x1f1\x1fx", "sha256").digest()
+    assert Pseudonymiser(long_key, 1).one("campsite", " x ") == "c1:" + base64.b32encode(mac).decode()[:26]
+
+
+def test_deterministic_per_key_and_changes_with_key_or_version():
+    a, b = Pseudonymiser(KEY, 1), Pseudonymiser(KEY, 1)
+    assert a.one("booking", "BK1") == b.one("booking", "BK1")
+    assert a.one("booking", "BK1") != a.one("campsite", "BK1")  # namespaces are unlinkable
+    v2 = Pseudonymiser(KEY, 2).one("booking", "BK1")
+    assert v2.startswith("b2:") and v2[3:] != a.one("booking", "BK1")[3:]
+    assert Pseudonymiser(bytes(32), 1).one("booking", "BK1") != a.one("booking", "BK1")
+
+
+def test_hmac_computed_once_per_distinct_value():
+    p = Pseudonymiser(KEY, 1)
+    col = pa.array(["A", "B", "A", None, "C", "A"] * 1000)
+    out = p.column("booking", col)
+    assert p.distinct_count("booking") == 3
+    p.column("booking", pa.array(["C", "B", "D"]))
+    assert p.distinct_count("booking") == 4  # only D was new
+    assert out[0] == out[2] and out[3].as_py() is None
+
+
+@pytest.mark.parametrize("key,version", [(b"short", 1), (None, 1), (KEY, "v1"), (KEY, "")])
+def test_weak_key_or_bad_version_fails_closed(key, version, tmp_path):
+    with pytest.raises(KeyError_):
+        Pseudonymiser(key, version)
+
+
+def test_same_file_same_pseudonyms_new_version_new_pseudonyms(kit, tmp_path):
+    src = kit.write_csv(tmp_path / "a.csv", kit.good_rows())
+    r1 = ingest(src, "campsite-bookings", tmp_path / "o1", tmp_path / "q", KEY, 1)
+    r2 = ingest(src, "campsite-bookings", tmp_path / "o2", tmp_path / "q", KEY, 1)
+    r3 = ingest(src, "campsite-bookings", tmp_path / "o3", tmp_path / "q", KEY, 2)
+    ids = [pq.read_table(r.output_path).column("booking_pid").to_pylist() for r in (r1, r2, r3)]
+    assert ids[0] == ids[1] and r1.output_sha256 == r2.output_sha256
+    assert not set(ids[0]) & set(ids[2]) and r3.output_path.name.endswith("-k2.parquet")
+
+
+def test_key_file_loading_and_publish_helper(kit, tmp_path):
+    key = tmp_path / "pseudonymisation.key"
+    key.write_bytes(KEY)
+    key.chmod(0o644)
+    with pytest.raises(KeyError_, match="chmod 600"):
+        load_pseudonymisation_key(key)
+    key.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert load_pseudonymisation_key(key) == KEY
+    with pytest.raises(KeyError_, match="missing"):
+        load_pseudonymisation_key(tmp_path / "nope.key")
+    ok = publish_file(kit.write_csv(tmp_path / "ok.csv", kit.good_rows()), "campsite-bookings", tmp_path / "node",
+                      KEY, 1, original_name="export semaine 25.csv")
+    assert ok.ok and ok.output_path.parent == tmp_path / "node" / "datasets" / "campsite-bookings"
+    assert describe(ok) == [ok.message]
+    rows = kit.good_rows()
+    rows[2]["nights"] = "x"
+    bad = publish_file(kit.write_csv(tmp_path / "bad.csv", rows), "campsite-bookings", tmp_path / "node", KEY, 1)
+    lines = describe(bad)
+    assert lines[0].startswith("rejected: 1 problems") and "row 4, nights: not an integer ('x') [type]" in lines[1]
+    assert bad.quarantine_path.parent == tmp_path / "node" / "quarantine"
