@@ -8,6 +8,7 @@ or malformed trusted-key file) is a one-line error with exit 3. ``export`` and `
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,6 +94,8 @@ def audit() -> None:
 @click.pass_context
 def verify_cmd(ctx: click.Context, bundle: str, trusted: tuple[str, ...], as_json: bool) -> None:
     """Verify BUNDLE fully offline: inclusion of every entry, consistency between checkpoints, every signature."""
+    if not os.path.exists(bundle):
+        raise BadVerifyInput(f"{bundle} does not exist")
     try:
         keys = load_trusted_keys(trusted) if trusted else None
     except OSError as exc:
@@ -132,12 +135,12 @@ def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: 
                agreement: str | None, participant: str | None, dataset: str | None, since: str | None,
                until: str | None) -> None:
     """Write an audit bundle (entries, checkpoints, proofs) for an auditor."""
+    since, until = _when(since, "--since"), _when(until, "--until")
     with _session(database_url) as session:
         signer = _signer(session, key_path) if key_path else None
         try:
             summary = export_bundle(session, out, signer=signer, agreement=agreement, participant=participant,
-                                    dataset=dataset, since=_when(since, "--since"), until=_when(until, "--until"),
-                                    witness_keys=witness_keys)
+                                    dataset=dataset, since=since, until=until, witness_keys=witness_keys)
             session.commit()
         except FileExistsError:
             raise BadInput(f"{out} already exists") from None
@@ -192,10 +195,11 @@ def _describe(e: dict[str, Any]) -> str:
 def show_cmd(database_url: str, agreement: str | None, participant: str | None, dataset: str | None,
              since: str | None, until: str | None, kind: str | None, limit: int | None, as_json: bool) -> None:
     """List log entries as a timeline, filtered by agreement, participant, dataset and time."""
+    since, until = _when(since, "--since"), _when(until, "--until")
     with _session(database_url) as session:
         try:
             entries = query(session, agreement=agreement, participant=participant, dataset=dataset,
-                            since=_when(since, "--since"), until=_when(until, "--until"), kind=kind, limit=limit)
+                            since=since, until=until, kind=kind, limit=limit)
         except Exception as exc:
             raise click.ClickException(f"cannot read the audit log: {exc}") from None
     for e in entries:

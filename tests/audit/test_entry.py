@@ -1,0 +1,77 @@
+"""Entry schema v1 and its canonical form (RFC 8785)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import rfc8785
+
+from connector.audit import EntryError, build_entry, canonical, entry_problems, format_ts
+from connector.audit.entry import parse_line
+
+HEADER = dict(seq=0, ts="2026-03-02T09:00:00.000Z", origin="o.example/audit/v1",
+              event_id="6f1f2ab4-3c4d-4e5f-8a9b-0c1d2e3f4a5b", prev_leaf_hash=None)
+ACTOR = {"actor": {"did": "did:web:o.example", "role": "provider"}}
+
+
+def test_timestamps_are_utc_with_milliseconds() -> None:
+    paris = timezone(timedelta(hours=1))
+    assert format_ts(datetime(2026, 3, 2, 10, 0, 0, 123999, tzinfo=paris)) == "2026-03-02T09:00:00.123Z"
+    assert format_ts(0) == "1970-01-01T00:00:00.000Z"
+    with pytest.raises(ValueError, match="aware"):
+        format_ts(datetime(2026, 3, 2))
+
+
+def test_an_agreement_entry_keeps_the_full_policy_and_is_canonical() -> None:
+    policy = {"@type": "Agreement", "@id": "urn:uuid:a1", "permission": [{"action": "use", "constraint": [
+        {"leftOperand": "count", "operator": "lteq", "rightOperand": 12}]}], "ratio": 0.85, "été": "ok"}
+    entry = build_entry(**HEADER, event="agreement.finalized",
+                        body={**ACTOR, "agreement": {"id": "urn:uuid:a1", "policy": policy,
+                                                     "policy_sha256": "ab" * 32}})
+    data = canonical(entry)
+    assert data == rfc8785.dumps(json.loads(data))
+    value, is_jcs = parse_line(data)
+    assert value == entry and is_jcs
+
+
+@pytest.mark.parametrize("line", [
+    b'{"b":1,"a":2}',            # keys out of order
+    b'{"a": 1}',                 # whitespace
+    b'{"a":1.0}',                # 1.0 is written 1 in JCS
+    b'{"a":"\\u00e9"}',          # needless escape
+    b'{"a":1e2}',
+])
+def test_non_canonical_lines_are_spotted(line: bytes) -> None:
+    assert parse_line(line)[1] is False
+
+
+def test_canonical_lines_pass_the_fast_path_and_the_slow_one() -> None:
+    for value in ({"a": 1, "b": [True, None, "x"]}, {"a": 0.5, "é": "ü"}, {"a": "\u001f\n"}):
+        assert parse_line(rfc8785.dumps(value)) == (value, True)
+
+
+def test_every_problem_is_listed() -> None:
+    problems = entry_problems({"v": 2, "seq": -1, "ts": "yesterday", "origin": "o", "event_id": "x",
+                               "event": "made.up", "actor": {"did": "did:web:o"}, "process": {"kind": "other"},
+                               "data": {"bytes": "12", "sha256": "XYZ"}, "surname": "Martin"})
+    joined = "\n".join(problems)
+    for expected in ("v: must be 1", "seq: must be a whole number", "ts: must be RFC 3339", "event_id: must be",
+                     "event: is not a known event type", "actor: role: missing", "process: kind: must be one of",
+                     "data: bytes: must be a whole number", "sha256: must be 64 lowercase hex",
+                     "surname: unknown field"):
+        assert expected in joined, expected
+
+
+def test_personal_data_has_nowhere_to_go() -> None:
+    with pytest.raises(EntryError, match="e-mail"):
+        build_entry(**HEADER, event="auth.rejected",
+                    body={**ACTOR, "auth": {"reason_code": "BAD_AUDIENCE", "iss": "mailto:camille.durand@example.fr"}})
+    with pytest.raises(EntryError, match="unknown field"):
+        build_entry(**HEADER, event="data.pull", body={**ACTOR, "guest": {"name": "Camille Durand"}})
+
+
+def test_the_chain_link_is_required_after_the_first_entry() -> None:
+    with pytest.raises(EntryError, match="prev_leaf_hash"):
+        build_entry(**{**HEADER, "seq": 1}, event="data.pull", body=ACTOR)
