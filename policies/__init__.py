@@ -11,6 +11,7 @@ Public API — what the catalogue, negotiation and data-plane code calls::
     decision.permitted, decision.decision            # True/False, "permit"/"deny"
     decision.reasons                                 # one Reason per rule, premise and constraint
     decision.to_dict()                               # {"decision": ..., "reasons": [...], "rules": [...]}
+    evaluate(policy, request, world, unknown="possible")  # catalogue: could this requester be permitted?
 
 - :func:`validate_policy` lists every problem of a policy document before it is published;
 - :func:`match_offer` says how a requested offer differs from the provider's (empty list: same offer) and

@@ -269,6 +269,8 @@ class _CompiledRule:
     constraints: list[Check]
     duties: list["_CompiledRule"]
     state_keys: tuple[str, ...] = ()  # how the world may name this duty: its @id, its action IRI or short name
+    target_refinements: list[Check] = field(default_factory=list)
+    assignee_refinements: list[Check] = field(default_factory=list)
 
 
 def _compile_rule(r: Rule, label: str, broken: list[str]) -> _CompiledRule:
@@ -283,6 +285,10 @@ def _compile_rule(r: Rule, label: str, broken: list[str]) -> _CompiledRule:
         [_compile_rule(d, f"{label}.{'duty' if r.kind == 'permission' else 'remedy'}[{i}]", broken)
          for i, d in enumerate(r.duties)] if r.kind == "permission" else [],
         tuple(k for k in (r.uid, r.action, compact(r.action) if r.action else None) if k is not None),
+        [_compile_constraint(c, label, f"{label}.target.refinement[{i}]", "refinement", broken)
+         for i, c in enumerate(r.target_refinements)],
+        [_compile_constraint(c, label, f"{label}.assignee.refinement[{i}]", "refinement", broken)
+         for i, c in enumerate(r.assignee_refinements)],
     )
 
 
@@ -330,6 +336,12 @@ class CompiledPolicy:
             hit = p == r.assignee or r.assignee in world.memberships.get(p, ())
             out.append(_new(Reason, (cr.label, "party", None, None, None, r.assignee, p, hit, None)))
             ok = ok and hit
+        for check in cr.target_refinements:  # the request's asset and party must satisfy the collections' refinements
+            v = check(req, world, out)
+            ok = ok and (v is True or (none_ok and v is None))
+        for check in cr.assignee_refinements:
+            v = check(req, world, out)
+            ok = ok and (v is True or (none_ok and v is None))
         for check in cr.refinements:
             v = check(req, world, out)
             ok = ok and (v is True or (none_ok and v is None))

@@ -68,6 +68,10 @@ def _canon_rule(r: Rule, policy: Policy) -> str:
         v = getattr(r, k)
         if v is not None and v != getattr(policy, k):
             parts.append(f"{k}={v}")
+    for k in ("target_refinements", "assignee_refinements"):
+        refined = sorted(_canon_constraint(c) for c in getattr(r, k))
+        if refined:
+            parts.append(f"{k}{{" + "; ".join(refined) + "}")
     if r.duties:
         parts.append("duty{" + "; ".join(sorted(_canon_rule(d, policy) for d in r.duties)) + "}")
     return " ".join(parts)
@@ -111,8 +115,10 @@ def match_offer(offered: Policy | dict[str, Any], requested: Policy | dict[str, 
 def _bind(r: Rule, target: str, assigner: str, assignee: str) -> Rule:
     return Rule(r.kind, r.action, r.constraints, r.refinements,
                 tuple(_bind(d, target, assigner, assignee) for d in r.duties),
-                r.target or target, r.assignee or (assignee if r.kind != "duty" else None),
-                r.assigner or (assigner if r.kind != "duty" else None), r.uid)
+                r.target or target, r.assignee or (assignee if r.kind != "duty" and not r.assignee_refinements
+                                                   else None),
+                r.assigner or (assigner if r.kind != "duty" else None), r.uid, r.target_refinements,
+                r.assignee_refinements)
 
 
 def agreement_for(offer: Policy | dict[str, Any], *, agreement_id: str, target: str, assigner: str,

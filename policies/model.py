@@ -73,6 +73,10 @@ class Rule:
     assignee: str | None = None
     assigner: str | None = None
     uid: str | None = None
+    # a PartyCollection / AssetCollection narrowed by a refinement: members of ``assignee`` / ``target`` (any party
+    # or asset when that is None) for which these constraints hold, judged against the request
+    target_refinements: tuple[AnyConstraint, ...] = ()
+    assignee_refinements: tuple[AnyConstraint, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,19 @@ def _ident(v: Any, where: str, problems: list[str]) -> str | None:
     return None
 
 
+def _collection(v: Any, where: str, problems: list[str]) -> tuple[str | None, tuple[AnyConstraint, ...]]:
+    """A target or assignee: an identifier, or a Party/AssetCollection object with ``source`` and ``refinement``."""
+    if isinstance(v, list) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, dict):
+        d = _norm(v)
+        if "refinement" in d or "source" in d:
+            ref = d.get("source", d.get("@id"))
+            ident = _ident(ref, f"{where}.source", problems) if ref is not None else None
+            return ident, _constraints(d.get("refinement"), f"{where}.refinement")
+    return _ident(v, where, problems), ()
+
+
 def _values(raw: Any) -> tuple[tuple[Value, ...], bool, list[str]]:
     """Right operand → (values, is_list, problems)."""
     problems: list[str] = []
@@ -193,7 +206,7 @@ def _rules(raw: Any, kind: str, where: str, inherited: dict[str, str | None],
                 actions.append(action_iri(name))
         if not actions:
             actions = [None]
-        party = {k: (_ident(d[k], f"{w}.{k}", problems) if k in d else inherited[k])
+        party = {k: (_collection(d[k], f"{w}.{k}", problems) if k in d else inherited[k])
                  for k in ("target", "assignee", "assigner")}
         nested_key = _NESTED_DUTY_KEY[kind]
         nested_kind = "duty"
@@ -201,8 +214,9 @@ def _rules(raw: Any, kind: str, where: str, inherited: dict[str, str | None],
         constraints = _constraints(d.get("constraint"), f"{w}.constraint")
         uid = d.get("@id") if isinstance(d.get("@id"), str) else None
         for action in actions:  # a rule with several actions is shorthand for one rule per action
-            rules.append(Rule(kind, action, constraints, refinements, duties, party["target"], party["assignee"],
-                              party["assigner"], uid))
+            rules.append(Rule(kind, action, constraints, refinements, duties, party["target"][0],
+                              party["assignee"][0], party["assigner"][0], uid, party["target"][1],
+                              party["assignee"][1]))
     return rules
 
 
@@ -221,7 +235,8 @@ def from_dsp(obj: Any) -> Policy:
     if uid is not None and not isinstance(uid, str):
         problems.append("@id: must be a string")
         uid = None
-    inherited = {k: (_ident(d[k], k, problems) if k in d else None) for k in ("target", "assignee", "assigner")}
+    inherited = {k: (_collection(d[k], k, problems) if k in d else (None, ()))
+                 for k in ("target", "assignee", "assigner")}
     rules = {kind: _rules(d.get(kind), kind, kind, inherited, problems) for kind in _RULE_KEYS}
     profile = tuple(p for p in (_ident(x, "profile", problems) for x in _as_list(d.get("profile"))) if p)
     conflict = _ident(d["conflict"], "conflict", problems) if "conflict" in d else None
@@ -238,7 +253,8 @@ def from_dsp(obj: Any) -> Policy:
              *_RULE_KEYS}
     extra = tuple((k, v) for k, v in obj.items() if _key(k) not in known)
     return Policy(ptype or "Set", uid, tuple(rules["permission"]), tuple(rules["prohibition"]),
-                  tuple(rules["obligation"]), inherited["target"], inherited["assigner"], inherited["assignee"],
+                  tuple(rules["obligation"]), inherited["target"][0], inherited["assigner"][0],
+                  inherited["assignee"][0],
                   profile, conflict, ts if isinstance(ts, str) else None, extra)
 
 
@@ -289,6 +305,17 @@ def _unexpand(node: dict, nodes: dict[str, dict], depth: int = 0) -> dict:
                 else:
                     items.append(item)
             out[key] = items
+        elif key in ("target", "assignee", "assigner"):
+            vals = []
+            for i in _as_list(v):
+                if isinstance(i, dict) and set(i) == {"@id"} and any(_key(x) == "refinement"
+                                                                     for x in nodes.get(i["@id"], {})):
+                    vals.append(_unexpand(nodes[i["@id"]], nodes, depth + 1))  # a refined collection node
+                elif isinstance(i, dict) and set(i) - {"@id", "@value", "@type"}:
+                    vals.append(_unexpand(i, nodes, depth + 1))  # an embedded collection
+                else:
+                    vals.append(i)
+            out[key] = vals[0] if len(vals) == 1 else vals
         elif key == "rightOperand":
             vals = []
             for item in _as_list(v):
@@ -363,12 +390,21 @@ def _rule_out(r: Rule, policy: Policy) -> dict[str, Any]:
         out["@id"] = r.uid
     action = compact(r.action) if r.action else None
     if r.refinements:
-        out["action"] = {"rdf:value": {"@id": action}, "refinement": [_constraint_out(c) for c in r.refinements]}
+        out["action"] = {_RDF_VALUE: {"@id": action if ":" in action else "odrl:" + action},
+                         "odrl:refinement": [_constraint_out(c) for c in r.refinements]}
     elif action is not None:
         out["action"] = action
     for k in ("assigner", "assignee", "target"):  # only when it differs from the policy-level value
         v = getattr(r, k)
-        if v is not None and v != getattr(policy, k):
+        refined = getattr(r, f"{k}_refinements", ())
+        if refined:
+            # the DSP context defines none of these terms: prefixed so that JSON-LD processing keeps them
+            coll: dict[str, Any] = {"@type": "odrl:PartyCollection" if k == "assignee" else "odrl:AssetCollection"}
+            if v is not None:
+                coll["odrl:source"] = {"@id": v}
+            coll["odrl:refinement"] = [_constraint_out(c) for c in refined]
+            out[k] = coll
+        elif v is not None and v != getattr(policy, k):
             out[k] = v
     if r.constraints:
         out["constraint"] = [_constraint_out(c) for c in r.constraints]

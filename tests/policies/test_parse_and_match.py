@@ -101,6 +101,8 @@ def test_action_refinement_is_read_and_written():
     p = from_dsp(doc)
     assert len(p.permissions[0].refinements) == 1
     assert from_dsp(to_dsp(p)) == p
+    wrapped = {"@context": [DSP_CONTEXT], "@type": "Dataset", "@id": "urn:uuid:ds", "hasPolicy": [to_dsp(p)]}
+    assert from_jsonld(jsonld.expand(wrapped, {"documentLoader": _loader, "base": None})) == p
 
 
 def test_structural_problems_are_all_listed():
@@ -198,3 +200,38 @@ def test_agreement_from_offer():
     assert from_dsp(doc) == agreement
     with pytest.raises(ValueError):
         agreement_for(OFFER, agreement_id="a", target="t", assigner="p", assignee="c", timestamp=datetime(2026, 1, 1))
+
+
+REFINED = {"@id": "urn:o:refined", "@type": "Offer", "permission": [{
+    "action": "use",
+    "assignee": {"@type": "PartyCollection", "refinement": [
+        {"leftOperand": P + "membershipRole", "operator": "eq", "rightOperand": "regional_node"}]},
+    "target": {"@type": "AssetCollection", "source": "urn:collection:occitanie", "refinement": [
+        {"leftOperand": "odrl:spatial", "operator": "isPartOf", "rightOperand": "REG-76"}]}}]}
+
+
+def test_party_and_asset_collection_refinements():
+    from policies import Request, World, evaluate
+    p = from_dsp(REFINED)
+    rule = p.permissions[0]
+    assert rule.assignee is None and len(rule.assignee_refinements) == 1
+    assert rule.target == "urn:collection:occitanie" and len(rule.target_refinements) == 1
+    assert from_dsp(to_dsp(p)) == p
+    assert match_offer(REFINED, to_dsp(p)) == []
+    now = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    world = World(now=now, memberships={"urn:ds:34": {"urn:collection:occitanie"}})
+    region = {"membershipRole": ["regional_node"]}
+    assert evaluate(p, Request("did:web:r", "use", target="urn:ds:34", spatial="DEP-34", claims=region), world)
+    assert not evaluate(p, Request("did:web:r", "use", target="urn:ds:34", spatial="DEP-35", claims=region), world)
+    assert not evaluate(p, Request("did:web:r", "use", target="urn:ds:34", spatial="DEP-34"), world)
+    assert not evaluate(p, Request("did:web:r", "use", target="urn:ds:99", spatial="DEP-34", claims=region), world)
+
+
+def test_refined_collections_from_expanded_jsonld():
+    written = to_dsp(from_dsp(REFINED))  # prefixed terms: the DSP context has no refinement/source
+    assert written["permission"][0]["target"]["odrl:source"] == {"@id": "urn:collection:occitanie"}
+    doc = {"@context": [DSP_CONTEXT], "@type": "Dataset", "@id": "urn:uuid:ds", "hasPolicy": [written]}
+    ctx_doc = jsonld.expand(doc, {"documentLoader": _loader, "base": None})
+    assert from_jsonld(ctx_doc) == from_dsp(REFINED)
+    flat = jsonld.flatten(doc, None, {"documentLoader": _loader, "base": None})
+    assert from_jsonld(flat) == from_dsp(REFINED)
