@@ -22,6 +22,7 @@ _RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
 _POLICY_CLASSES = {"Set": "Set", "Offer": "Offer", "Agreement": "Agreement", "Policy": "Set", "Privacy": "Set",
                    "Ticket": "Set", "Request": "Set", "Assertion": "Set"}
 _RULE_KEYS = {"permission": "permission", "prohibition": "prohibition", "obligation": "obligation"}
+_LIST_OPERATORS = {ODRL + o for o in ("isAnyOf", "isNoneOf", "isAllOf")}
 _NESTED_DUTY_KEY = {"permission": "duty", "prohibition": "remedy", "duty": "consequence", "obligation": "consequence"}
 
 
@@ -176,7 +177,11 @@ def _constraint(raw: Any, where: str) -> AnyConstraint:
         return MalformedConstraint(tuple(problems) or (f"{where}: unreadable constraint",), uid)
     unit = _ident(d.get("unit"), f"{where}.unit", problems) if "unit" in d else None
     dt = _ident(d.get("dataType"), f"{where}.dataType", problems) if "dataType" in d else None
-    return Constraint(left_operand_iri(left), operator_iri(op), right, is_list, unit, dt, uid)
+    op_iri = operator_iri(op)
+    # list-ness is meaning, not spelling: set operators always take a list, others a list only of several values
+    # (JSON-LD does not keep a one-element array, so this is what makes both forms read the same)
+    is_list = len(right) > 1 or op_iri in _LIST_OPERATORS
+    return Constraint(left_operand_iri(left), op_iri, right, is_list, unit, dt, uid)
 
 
 def _constraints(raw: Any, where: str) -> tuple[AnyConstraint, ...]:

@@ -141,3 +141,22 @@ def test_round_trip_and_matching_ignore_order(doc, rnd: random.Random):
                     rnd.shuffle(r["constraint"])
     if doc["@type"] == "Offer":
         assert match_offer(doc, shuffled) == []
+
+
+def _loader(url, options=None):
+    from contracts.schemas import context_document
+    return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
+            "document": context_document(url), "tag": "static"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies())
+def test_expanded_jsonld_reads_as_the_compacted_form(doc):
+    from pyld import jsonld
+
+    from contracts.schemas import DSP_CONTEXT
+    from policies import from_jsonld
+    p = from_dsp(doc)
+    wrapped = {"@context": [DSP_CONTEXT], "@type": "Dataset", "@id": "urn:uuid:ds", "hasPolicy": [to_dsp(p)]}
+    expanded = jsonld.expand(wrapped, {"documentLoader": _loader, "base": None})
+    assert from_jsonld(expanded) == p
