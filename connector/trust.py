@@ -33,7 +33,7 @@ from connector.store.models import DenialRecord, Member, OwnCredential, SeenJti,
 
 __all__ = ["Trust", "Caller", "EnrolmentError", "MEMBERSHIP_SCOPE"]
 
-MEMBERSHIP_SCOPE = "org.passerelle.vc.type:TourismDataSpaceMembershipCredential:read"
+from connector.identity.credentials import MEMBERSHIP_SCOPE  # noqa: E402  (DCP's scope for our credential type)
 PARTICIPANTS_TTL = 300.0       # nodes poll the list every 5 min
 UNKNOWN_REFRESH_GAP = 2.0      # an unknown caller triggers at most one early refresh per 2 s
 STATUS_TTL = 600.0             # status list cached at most 10 min
