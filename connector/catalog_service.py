@@ -14,12 +14,24 @@ from typing import Any, Mapping
 from sqlalchemy import func
 from sqlmodel import select
 
-from catalog import Catalogue, CatalogView, Dataset, MetadataError, catalogue_from_mapping, publish
+from catalog import (Catalogue, CatalogView, Dataset, DcatApExport, MetadataError, Requester, catalogue_from_mapping,
+                     publish)
 from connector.catalog_store import DatasetVersion
 from connector.config import catalogue_section
 from connector.node import Node
 
-__all__ = ["CatalogService", "MetadataError"]
+__all__ = ["CatalogService", "MetadataError", "requester_of"]
+
+
+def requester_of(caller: Any) -> Requester | None:
+    """The catalogue's view of an authenticated caller (``connector.trust.Caller``): DID and credential claims.
+
+    ``catalog.visible_offers`` receives it; the claims are those the policy evaluator reads (membershipRole,
+    territory, organisation).
+    """
+    if caller is None:
+        return None
+    return Requester(participant_id=caller.did, claims=caller.claims())
 
 
 class CatalogService:
@@ -29,6 +41,7 @@ class CatalogService:
         self._rev: int | None = -1
         self._catalogue: Catalogue | None = None
         self._view: CatalogView | None = None
+        self._export: DcatApExport | None = None
 
     def _revision(self) -> int | None:
         with self.node.session() as s:
@@ -51,8 +64,38 @@ class CatalogService:
             rows = list(s.exec(select(DatasetVersion).order_by(DatasetVersion.id)).all())
         cat = self._rebuild(rows)
         with self._lock:
-            self._catalogue, self._view, self._rev = cat, CatalogView(cat), rev
+            self._catalogue, self._view, self._rev, self._export = cat, CatalogView(cat), rev, None
         return cat
+
+    @property
+    def revision(self) -> int:
+        """The publication row the cached catalogue was built from (0: nothing published yet)."""
+        return self._rev or 0
+
+    def export(self) -> DcatApExport:
+        """The DCAT-AP 3.0.1 export, built once per catalogue revision (Turtle and JSON-LD computed on demand)."""
+        cat = self.catalogue()
+        with self._lock:
+            if self._export is None or self._export.catalogue is not cat:
+                self._export = DcatApExport(cat)
+            return self._export
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every recorded publication, grouped by dataset, newest version last."""
+        with self.node.session() as s:
+            rows = list(s.exec(select(DatasetVersion).order_by(DatasetVersion.identifier,
+                                                               DatasetVersion.version)).all())
+        cat = self.catalogue()
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            entry = out.setdefault(r.identifier, {"identifier": r.identifier, "versions": []})
+            entry["versions"].append({"version": r.version, "published_at": _aware(r.published_at).isoformat()})
+        for ident, entry in out.items():
+            ds = cat.datasets.get(ident)
+            entry["current"] = ds.version if ds else None
+            entry["iri"] = ds.iri if ds else None
+            entry["title"] = dict(ds.title) if ds else {}
+        return list(out.values())
 
     def view(self) -> CatalogView:
         self.catalogue()

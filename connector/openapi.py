@@ -18,6 +18,41 @@ def _op(summary: str, ok: dict[str, Any] | None = None, body: dict[str, Any] | N
     return op
 
 
+def _publish_op() -> dict[str, Any]:
+    """Publishing: metadata (merged over the node's [datasets.<id>] section, see docs/catalog.md) and a file."""
+    meta = {"type": "object", "description": "dataset metadata keys of docs/catalog.md; 'offer_templates' names "
+                                             "policy templates of config/policies/"}
+    op = _op("Publish a file as a new version of a dataset (every metadata problem listed on refusal)",
+             body={"type": "object", "properties": {
+                 "metadata": meta, "file": {"type": "string", "description": "path of the file on the node"}}})
+    op["parameters"] = [{"name": "dataset_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    op["requestBody"]["content"]["multipart/form-data"] = {"schema": {"type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"},
+                       "metadata": {"type": "string", "description": "JSON object"}}}}
+    op["responses"]["201"] = {"description": "new version recorded", "content": {"application/json": {
+        "schema": {"type": "object"}}}}
+    op["responses"]["200"]["description"] = "identical to the current version: nothing recorded"
+    op["responses"]["422"] = {"description": "invalid metadata: every problem with field, code and message",
+                              "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                  "problems": {"type": "array", "items": {"type": "object", "properties": {
+                                      "field": {"type": "string"}, "code": {"type": "string"},
+                                      "message": {"type": "string"}}}}}}}}}
+    return op
+
+
+def _search_op() -> dict[str, Any]:
+    op = _op("Search the federated catalogue (hub only); every given criterion must hold")
+    op["parameters"] = [
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "words of title/description"},
+        {"name": "theme", "in": "query", "schema": {"type": "string"}, "description": "EU data theme, e.g. ECON"},
+        {"name": "spatial", "in": "query", "schema": {"type": "string"}, "description": "FR, REG-76, DEP-34, NUTS"},
+        {"name": "start", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "end", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "publisher", "in": "query", "schema": {"type": "string"}, "description": "IRI or part of a name"},
+        {"name": "fresh", "in": "query", "schema": {"type": "boolean"}, "description": "leave out stale copies"}]
+    return op
+
+
 def document(node: Any) -> dict[str, Any]:
     member = {"type": "object", "required": ["did", "legal_name", "roles"], "properties": {
         "did": {"type": "string", "pattern": "^did:web:"}, "legal_name": {"type": "string"},
@@ -37,6 +72,10 @@ def document(node: Any) -> dict[str, Any]:
                                          body={"type": "object", "required": ["did"],
                                                "properties": {"did": {"type": "string"}}})},
         "/api/denials": {"get": _op("Recently refused requests, with reason codes")},
+        "/api/datasets": {"get": _op("Published datasets and every recorded version")},
+        "/api/datasets/{dataset_id}/publish": {"post": _publish_op()},
+        "/api/catalog/crawl": {"post": _op("Crawl every participant's catalogue now (hub only)")},
+        "/api/catalog/search": {"get": _search_op()},
     }
     return {
         "openapi": "3.1.0",

@@ -1,14 +1,16 @@
 """DSP 2025-1 protocol endpoints. Every request is authenticated (self-issued token + membership) first.
 
+The catalog endpoints live in ``connector/web/catalog.py`` with the same authentication.
+
 Refusals follow dsp.md §8: 401 with a CatalogError on catalogue paths; on negotiation and transfer paths an invalid
 token is 401 and a caller who is not the process's counterparty gets 404, never 403.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 
-from connector.errors import catalog_error, dsp_error
+from connector.errors import dsp_error
 
 bp = Blueprint("protocol", __name__)
 
@@ -27,32 +29,6 @@ def _authenticate():  # type: ignore[no-untyped-def]
         return dsp_error(request.path, status, "NOT_FOUND" if process_path else "UNAUTHORIZED",
                          ["not found" if process_path else "authentication failed"])
     return None
-
-
-@bp.post("/catalog/request")
-def catalog_request():  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True)
-    from contracts.schemas import validation_errors
-    problems = validation_errors(body, "CatalogRequestMessage")
-    if problems:
-        return catalog_error(400, "INVALID_MESSAGE", problems)
-    if body.get("filter"):
-        return catalog_error(400, "UNSUPPORTED_FILTER", ["catalogue filters are not supported"])
-    catalog = current_app.config["NODE_CATALOG"](g.caller) if "NODE_CATALOG" in current_app.config else None
-    if catalog is None:
-        node = current_app.config["NODE"]
-        from contracts.schemas import DSP_CONTEXT
-        catalog = {
-            "@context": [DSP_CONTEXT], "@id": f"{node.did}#catalog", "@type": "Catalog",
-            "participantId": node.did,
-            "service": [{"@id": f"{node.did}#dsp", "@type": "DataService", "endpointURL": node.dsp_base}],
-        }
-    return jsonify(catalog)
-
-
-@bp.get("/catalog/datasets/<path:dataset_id>")
-def dataset(dataset_id: str):  # type: ignore[no-untyped-def]
-    return catalog_error(404, "UNKNOWN_DATASET", [f"no dataset {dataset_id!r} in this catalogue"])
 
 
 @bp.get("/negotiations/<path:pid>")
