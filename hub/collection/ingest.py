@@ -31,7 +31,9 @@ from hub.collection.threads import BackgroundWriter, prefetch
 from hub.collection.validate import Validator
 from hub.schemas import TableSchema, load_schema
 
-__all__ = ["IngestResult", "ingest"]
+__all__ = ["IngestResult", "ingest", "ROW_GROUP_ROWS"]
+
+ROW_GROUP_ROWS = 1 << 20
 
 
 @dataclass
@@ -184,7 +186,7 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
            quarantine_dir: str | os.PathLike, key: bytes, key_version: str | int, *,
            original_name: str | None = None, limits: Limits | None = None,
            now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-           compression: str = "zstd") -> IngestResult:
+           compression: str = "zstd", row_group_rows: int = ROW_GROUP_ROWS) -> IngestResult:
     """Validate, pseudonymise and land one file as Parquet, or quarantine it with its report (see module doc).
 
     ``original_name`` is the client's file name (upload, drop folder); it is checked and kept as metadata only.
@@ -204,11 +206,23 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
     state: dict[str, Any] = {"writer": None, "thread": None}
     meta = {"passerelle.key_version": ps.key_version, "passerelle.source_name": name}
 
-    def write_now(batch: pa.RecordBatch) -> None:
+    pending: list[pa.RecordBatch] = []
+
+    def write_now(batch: pa.RecordBatch | None) -> None:
+        """Gather batches into row groups of about a million rows (small CSV blocks would make tiny ones)."""
+        if batch is not None:
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) < row_group_rows:
+                return
+        if not pending:
+            return
+        table = pa.Table.from_batches(pending)
+        pending.clear()
         if state["writer"] is None:
-            state["writer"] = pq.ParquetWriter(tmp, batch.schema, compression=compression,
+            # store_schema=False: readers see plain strings, not the dictionary types used while writing
+            state["writer"] = pq.ParquetWriter(tmp, table.schema, compression=compression, store_schema=False,
                                                compression_level=1 if compression == "zstd" else None)
-        state["writer"].write_batch(batch, row_group_size=1 << 20)
+        state["writer"].write_table(table, row_group_size=row_group_rows)
 
     def write(batch: pa.RecordBatch) -> None:
         if state["thread"] is None:
@@ -218,10 +232,12 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
     def drain() -> None:
         if state["thread"] is not None:
             thread, state["thread"] = state["thread"], None
+            thread.submit(None)  # flush the last row group
             thread.close()
 
     def reset() -> None:
         drain()
+        pending.clear()
         if state["writer"] is not None:
             state["writer"].close()
             state["writer"] = None
@@ -248,7 +264,8 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         result.input_sha256 = input_sha or (sha256_file(path) if result.input_bytes else "")
         if report.ok:
             writer = state["writer"]
-            writer.add_key_value_metadata({"passerelle.input_sha256": result.input_sha256})
+            writer.add_key_value_metadata({**meta, "conformsTo": schema.iri, "schema_version": schema.version,
+                                           "passerelle.input_sha256": result.input_sha256})
             writer.close()
             state["writer"] = None
             final = out_dir / f"{schema.name}-{result.input_sha256[:16]}-k{ps.key_version}.parquet"
@@ -272,9 +289,7 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
 
 
 def _validator(schema: TableSchema, ps: Pseudonymiser, report: Report, meta: dict[str, str]) -> Validator:
-    v = Validator(schema, ps, report)
-    v.out_schema = schema.arrow_schema(meta)
-    return v
+    return Validator(schema, ps, report)
 
 
 def _quarantine(path: Path, result: IngestResult, quarantine_dir: Path, when: dt.datetime) -> Path:

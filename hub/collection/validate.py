@@ -21,7 +21,7 @@ from hub.collection.report import MAX_PROBLEMS, Problem, Report
 from hub.schemas import Field, TableSchema
 from policies.territory import all_departements
 
-__all__ = ["Validator"]
+__all__ = ["Validator", "output_schema"]
 
 _EPOCH_2000 = 10957  # days from 1970-01-01 to 2000-01-01
 _OPS = {"<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal, "==": pc.equal}
@@ -61,7 +61,7 @@ class Validator:
         self._codes = {f.name: pa.array(_codelist(f.codelist)) for f in schema.fields if f.codelist}
         const = {r["column"] for r in schema.row_rules if r["kind"] == "constant"}
         self._key_cols = [c for c in schema.primary_key if c not in const] or list(schema.primary_key)
-        self.out_schema: pa.Schema = schema.arrow_schema()
+        self.out_schema: pa.Schema = output_schema(schema)
 
     # -- problem recording -------------------------------------------------------------------------------------
     def _note(self, batch_problems: list[Problem], counts: dict[str, int], rule: str, column: str | None,
@@ -282,15 +282,23 @@ class Validator:
 
     # -- output -------------------------------------------------------------------------------------------------
     def _output(self, cols: dict[str, pa.Array]) -> pa.RecordBatch:
+        """The batch as written: coded columns stay dictionary-encoded (the Parquet writer keeps the encoding)."""
         arrays = []
-        for f in self.schema.fields:
+        for f, target in zip(self.schema.fields, self.out_schema):
             col = cols[f.name]
             if f.pseudonymise:
                 idx, slots = self._pid_codes(f, col)
-                col = self.ps.pseudonyms(f.pseudonymise, slots).take(idx)
-            elif pa.types.is_dictionary(col.type):
-                col = col.cast(pa.string())
-            if col.type != f.arrow_type:
-                col = col.cast(f.arrow_type)
+                col = pa.DictionaryArray.from_arrays(idx, self.ps.pseudonyms(f.pseudonymise, slots))
+            elif pa.types.is_dictionary(target.type) and not pa.types.is_dictionary(col.type):
+                col = pc.dictionary_encode(col)
+            if col.type != target.type:
+                col = col.cast(target.type)
             arrays.append(col)
         return pa.RecordBatch.from_arrays(arrays, schema=self.out_schema)
+
+
+def output_schema(schema: TableSchema) -> pa.Schema:
+    """Arrow schema of written batches: identifiers and coded columns as dictionary<int32, string>."""
+    coded = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([pa.field(f.name, coded if (f.pseudonymise or "enum" in f.constraints or f.codelist)
+                               else f.arrow_type, nullable=not f.required) for f in schema.fields])

@@ -19,19 +19,20 @@ CHILD = textwrap.dedent("""
     import pyarrow.parquet as pq
     from hub.collection import Limits, ingest
 
-    real = pq.ParquetWriter.write_batch
+    real = pq.ParquetWriter.write_table
     calls = []
 
-    def write_batch(self, *a, **kw):
+    def write_table(self, *a, **kw):
         real(self, *a, **kw)
         calls.append(1)
         if len(calls) == 2:  # two row groups on disk, in the hidden temp file
             print("WRITING", flush=True)
             sys.stdin.read()  # hold here until killed
 
-    pq.ParquetWriter.write_batch = write_batch
+    pq.ParquetWriter.write_table = write_table
     src, out, q = sys.argv[1:4]
-    ingest(src, "campsite-bookings", out, q, bytes(range(32)), 1, limits=Limits(csv_block_bytes=16384))
+    ingest(src, "campsite-bookings", out, q, bytes(range(32)), 1, limits=Limits(csv_block_bytes=16384),
+           row_group_rows=500)
     print("FINISHED", flush=True)
 """)
 
