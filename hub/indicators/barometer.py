@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,8 +31,7 @@ SPECS: dict[str, TableSpec] = {
                   "arrivals", "arrival_nights", "arrival_persons"),
         derived=("occupancy_rate", "pickup_unit_nights", "persons_per_unit", "foreign_share", "avg_length_of_stay",
                  "avg_lead_time_days"),
-        dominance=("capacity", "unit_nights", "person_nights"), persons="bookings_present",
-        private=("lead_days", "bookings_present")),
+        dominance=("capacity", "unit_nights", "person_nights"), private=("lead_days", "bookings_present")),
     "pace": TableSpec(
         keys=_CELL, dims=(GEO, UNIT, STARS),
         measures=("unit_nights", "capacity", "unit_nights_ly", "capacity_ly"),
@@ -39,12 +39,12 @@ SPECS: dict[str, TableSpec] = {
         dominance=("capacity", "unit_nights", "unit_nights_ly"), units="panel_campsites"),
     "country_mix": TableSpec(
         keys=(*_CELL, "country_code"),
-        dims=(GEO, Dimension("country_code", lambda c: None if c == "FOREIGN" else "FOREIGN", external_root=True)),
+        dims=(GEO, Dimension("country_code", lambda c: None if c == "FOREIGN" else "FOREIGN")),
         measures=("person_nights",), derived=("share_of_person_nights", "share_of_foreign"),
         dominance=("person_nights",), persons="bookings_present", private=("bookings_present",)),
     "lead_time": TableSpec(
         keys=(*_CELL, "lead_bucket"),
-        dims=(GEO, UNIT, Dimension("lead_bucket", lambda b: None if b == ALL else ALL, external_root=True)),
+        dims=(GEO, UNIT, Dimension("lead_bucket", lambda b: None if b == ALL else ALL)),
         measures=("arrivals",), derived=("share",), dominance=("arrivals",), persons="arrivals"),
     "cancellations": TableSpec(
         keys=_CELL, dims=(GEO, UNIT),
@@ -52,13 +52,19 @@ SPECS: dict[str, TableSpec] = {
         dominance=("bookings_created",), persons="bookings_created"),
 }
 
-# Tables whose relation totals live in the weekly table: the root value of their extra dimension.
+# Breakdown tables whose total row repeats a weekly-table value: the total's value in their extra dimension.
 _LINKED = {"country_mix": "FOREIGN", "lead_time": ALL}
 
 
-def _dep_reg():
+def _dep_reg(con, engine: str):
+    """The INSEE département → région table, registered on the backend (Spark does not see memtables in caches)."""
     deps = territory.all_departements()
-    return ibis.memtable({"dep_code_": [d.code for d in deps], "reg_code": [d.region for d in deps]})
+    data = pa.table({"dep_code_": [d.code for d in deps], "reg_code": [d.region for d in deps]})
+    if engine == "duckdb":
+        return ibis.memtable(data)
+    name = f"_dep_reg_{uuid.uuid4().hex}"
+    con._session.createDataFrame(data.to_pylist()).createOrReplaceTempView(name)
+    return con.table(name)
 
 
 def _select_snapshot(t, date_col: str, snapshot: dt.date | None):
@@ -93,15 +99,12 @@ def _select_snapshot(t, date_col: str, snapshot: dt.date | None):
     return t.filter(cond), snapshot
 
 
-def build_expressions(b, c, stars, snapshot: dt.date, cl=None) -> dict:
+def build_expressions(b, c, stars, snapshot: dt.date, cl, dep_reg) -> dict:
     """The ibis expressions of every table (unexecuted), for one backend's tables.
 
     ``cl``: the campsite-level table already materialised (the backends cache it; it feeds four tables).
     """
-    dep_reg = _dep_reg()
     b = ex.prepare_bookings(b)
-    if cl is None:
-        cl = ex.campsite_level(b, ex.prepare_capacity(c), snapshot, dep_reg, stars)
     return {
         "weekly": ex.weekly_table(cl, snapshot),
         "pace": ex.pace_table(cl, snapshot),
@@ -129,10 +132,11 @@ def compute_raw(bookings: str | Path, capacity: str | Path, snapshot: dt.date | 
                              stars_band=s.stars_band.cast("string")).distinct()
         b, snap = _select_snapshot(b, "stay_date", snapshot)
         c, _ = _select_snapshot(c, "date", snap)
+        dep_reg = _dep_reg(con, engine)
         cl, release = materialise(
-            con, engine, ex.campsite_level(ex.prepare_bookings(b), ex.prepare_capacity(c), snap, _dep_reg(), stars))
+            con, engine, ex.campsite_level(ex.prepare_bookings(b), ex.prepare_capacity(c), snap, dep_reg, stars))
         try:
-            exprs = build_expressions(b, c, stars, snap, cl)
+            exprs = build_expressions(b, c, stars, snap, cl, dep_reg)
             raw = {name: _sorted(e.to_pyarrow(), SPECS[name].keys) for name, e in exprs.items()}
         finally:
             release()
@@ -146,26 +150,16 @@ def _sorted(t: pa.Table, keys: Sequence[str]) -> pa.Table:
 
 
 def protect_all(raw: dict[str, pa.Table], rules: Rules = Rules(), exact: bool = True) -> dict[str, pa.Table]:
-    """Disclosure control on every table, keeping linked tables consistent with the weekly table's pattern.
+    """Disclosure control on every table.
 
-    A country or lead-time breakdown sums to a total published in the weekly table; a hidden weekly cell hides its
-    breakdown, and a breakdown that could only be protected by hiding its total hides that weekly cell in turn.
+    The guest breakdowns (country, lead time) carry their own total row (``FOREIGN``, bucket ``ALL``), equal to a
+    weekly-table value; a cell hidden in the weekly table hides that total in the breakdown too.
     """
-    force: dict = {}
-    for _ in range(10):
-        weekly = protect(raw["weekly"], SPECS["weekly"], rules, force=force, exact=exact)
-        linked = {}
-        new = {}
-        for name, root in _LINKED.items():
-            ext_hidden = {(*k, root) for k in weekly.hidden}
-            linked[name] = protect(raw[name], SPECS[name], rules, external_hidden=ext_hidden, exact=exact)
-            for key in linked[name].needs_external:
-                if key is not None and key[:-1] not in force:
-                    new[key[:-1]] = LINKED
-        if not new:
-            break
-        force.update(new)
-    out = {"weekly": weekly.table, **{n: p.table for n, p in linked.items()}}
+    weekly = protect(raw["weekly"], SPECS["weekly"], rules, exact=exact)
+    out = {"weekly": weekly.table}
+    for name, root in _LINKED.items():
+        force = {(*k, root): LINKED for k in weekly.hidden}
+        out[name] = protect(raw[name], SPECS[name], rules, force=force, exact=exact).table
     for name in ("pace", "cancellations"):
         out[name] = protect(raw[name], SPECS[name], rules, exact=exact).table
     return {n: out[n] for n in TABLES}

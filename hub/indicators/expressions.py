@@ -235,46 +235,49 @@ def weekly_table(cl: ir.Table, snapshot: dt.date) -> ir.Table:
 
 
 def lead_time_table(cl: ir.Table) -> ir.Table:
-    """Arrivals by lead-time bucket (days from booking to arrival), per arrival week."""
-    parts = []
+    """Arrivals by lead-time bucket (days from booking to arrival), per arrival week; bucket ``ALL`` is the total."""
     keys = ["campsite_pid", "dep_code", "reg_code", "stars_band", "week_start", "unit_group"]
+    long = cl.select(*keys, lead_bucket=ibis.literal(ALL), arrivals=cl.arrivals)
     for label, _lo, _hi in LEAD_BUCKETS:
-        parts.append(cl.select(*keys, lead_bucket=ibis.literal(label), arrivals=cl[f"arrivals_lead_{label}"],
-                               all_arrivals=cl.arrivals))
-    long = parts[0]
-    for p in parts[1:]:
-        long = long.union(p)
+        long = long.union(cl.select(*keys, lead_bucket=ibis.literal(label), arrivals=cl[f"arrivals_lead_{label}"]))
     long = long.filter(long.arrivals > 0)
     cells = rollup(long, ["arrivals"], dominance=["arrivals"], presence=["arrivals"], extra_keys=["lead_bucket"],
                    stars=False, levels=BREAKDOWN_LEVELS)
-    totals = rollup(cl.filter(cl.arrivals > 0), ["arrivals"], dominance=[], presence=["arrivals"], stars=False,
-                    levels=BREAKDOWN_LEVELS)
-    totals = totals.select(*CELL_KEYS, cell_arrivals=totals.arrivals)
+    totals = cells.filter(cells.lead_bucket == ALL).select(*CELL_KEYS, cell_arrivals=cells.arrivals)
     cells = cells.inner_join(totals, list(CELL_KEYS))
     return cells.mutate(share=ratio(cells.arrivals, cells.cell_arrivals)).drop("cell_arrivals")
 
 
 def country_table(b: ir.Table, snapshot: dt.date, dep_reg: ir.Table, stars: ir.Table | None) -> ir.Table:
-    """Person-nights and bookings by foreign country of residence, per stay week (all unit types together)."""
+    """Person-nights by foreign country of residence, per stay week (all unit types together).
+
+    The row ``FOREIGN`` is the total of the foreign countries; residents' share is the weekly table's complement of
+    ``foreign_share``, so ``FR`` itself is not repeated here.
+    """
     b = b.mutate(country_code=b.country_code.fill_null("??"))
     ob = on_books(b, snapshot)
     present = ob & ((b.stay_date == b.arrival_date) | (b.stay_date == b.week_start))
     per = b.filter(ob).group_by("campsite_pid", "dep_code", "week_start", "country_code").aggregate(
         person_nights=b.persons.sum(), bookings_present=_int(present).sum())
+    pn_all = per.group_by("campsite_pid", "dep_code", "week_start").aggregate(cell_pn=per.person_nights.sum())
+    foreign = per.filter(per.country_code != "FR")
+    total = foreign.group_by("campsite_pid", "dep_code", "week_start").aggregate(
+        person_nights=foreign.person_nights.sum(), bookings_present=foreign.bookings_present.sum())
+    cols = ["campsite_pid", "dep_code", "week_start", "country_code", "person_nights", "bookings_present"]
+    per = foreign.select(*cols).union(total.mutate(country_code=ibis.literal("FOREIGN")).select(*cols))
     per = per.mutate(unit_group=ibis.literal(ALL))
     per = attach_territory(per, dep_reg, stars)
+    pn_all = attach_territory(pn_all.mutate(unit_group=ibis.literal(ALL)), dep_reg, stars)
     cells = rollup(per, ["person_nights", "bookings_present"], dominance=["person_nights"],
                    presence=["person_nights"], extra_keys=["country_code"], stars=False, levels=BREAKDOWN_LEVELS)
-    tot = cells.group_by(*CELL_KEYS).aggregate(
-        cell_pn=cells.person_nights.sum(),
-        cell_foreign_pn=(cells.country_code != "FR").ifelse(cells.person_nights, 0).sum())
-    cells = cells.inner_join(tot, list(CELL_KEYS))
-    cells = cells.mutate(
+    tot_all = rollup(pn_all, ["cell_pn"], dominance=[], presence=["cell_pn"], stars=False, levels=BREAKDOWN_LEVELS)
+    tot_all = tot_all.select(*CELL_KEYS, "cell_pn")
+    tot_f = cells.filter(cells.country_code == "FOREIGN").select(*CELL_KEYS, cell_foreign_pn=cells.person_nights)
+    cells = cells.inner_join(tot_all, list(CELL_KEYS)).inner_join(tot_f, list(CELL_KEYS))
+    return cells.mutate(
         share_of_person_nights=ratio(cells.person_nights, cells.cell_pn),
         share_of_foreign=ratio(cells.person_nights, cells.cell_foreign_pn),
     ).drop("cell_pn", "cell_foreign_pn")
-    # Residents' share is the weekly table's complement of foreign_share; this table is the foreign clientele's mix.
-    return cells.filter(cells.country_code != "FR")
 
 
 def cancellation_table(b: ir.Table, snapshot: dt.date, dep_reg: ir.Table, stars: ir.Table | None) -> ir.Table:
