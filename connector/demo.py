@@ -2,7 +2,9 @@
 
 The flow: the authority starts and enrols every participant; each node obtains its membership credential; then
 every node calls every other node's protocol endpoint, so that each one verifies every other's identity and
-membership. Later steps (catalogue, negotiation, transfer, indicators) extend the same flow.
+membership; each provider publishes its demo datasets (classified-campsite capacity of its territory) and the hub
+crawls every catalogue into its federated catalogue. Later steps (negotiation, transfer, indicators) extend the same
+flow.
 """
 
 from __future__ import annotations
@@ -129,6 +131,27 @@ class DemoSpace:
                 results.append((a.name, b.name, bool(r.get("ok")), r.get("detail", "")))
         return results
 
+    def publish_demo_datasets(self) -> dict[str, list[str]]:
+        """Each node publishes the datasets of its ``[datasets.<id>]`` sections from small real files: the classified
+        campsites of its territory (hub/reference), written as CSV in the node's directory."""
+        from connector.config import load_config
+        published: dict[str, list[str]] = {}
+        for node in self.nodes.values():
+            cfg = load_config(node.directory / "node.toml")
+            for ident, section in cfg.model.datasets.items():
+                path = node.directory / "demo-data" / f"{ident}.csv"
+                write_capacity_csv(path, section.get("spatial", ["FR"]))
+                node.api(self.client, "POST", f"/api/datasets/{ident}/publish", {"file": str(path)})
+                published.setdefault(node.name, []).append(ident)
+        return published
+
+    def crawl(self) -> dict[str, Any]:
+        """The hub crawls every participant; returns its crawl report and its federated catalogue."""
+        hub = self.nodes["hub"]
+        report = hub.api(self.client, "POST", "/api/catalog/crawl")
+        found = hub.api(self.client, "GET", "/api/catalog/search")
+        return {"crawl": report["nodes"], "search": found}
+
     def stop(self) -> None:
         for node in self.nodes.values():
             if node.process and node.process.poll() is None:
@@ -141,6 +164,23 @@ class DemoSpace:
                     os.killpg(node.process.pid, signal.SIGKILL)
                     node.process.wait()
         self.client.close()
+
+
+def write_capacity_csv(path: Path, spatial: list[str]) -> int:
+    """Classified campsites (Atout France, April 2026) of the territories in ``spatial``; returns the row count."""
+    import csv
+    from hub.reference import classified_campsites
+    deps = {c[4:] for c in spatial if c.startswith("DEP-")}
+    regs = {c[4:] for c in spatial if c.startswith("REG-")}
+    rows = [r for r in classified_campsites()
+            if "FR" in spatial or r["dep"] in deps or r["reg"] in regs]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["dep", "reg", "classement", "categorie", "n_campings", "n_emplacements",
+                                          "capacite_personnes"])
+        w.writeheader()
+        w.writerows(rows)
+    return len(rows)
 
 
 def _node_database(database_url: str, name: str) -> str:
@@ -183,6 +223,24 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         for caller, callee, _, detail in failures:
             echo(f"  FAILED {caller} → {callee}: {detail}")
         ok = not failures
+        published = space.publish_demo_datasets()
+        echo(f"catalogues: {sum(len(v) for v in published.values())} datasets published by "
+             f"{', '.join(sorted(published))}")
+        fed = space.crawl()
+        names = {n.did: n.name for n in space.nodes.values()}
+        counts: dict[str, int] = {}
+        for d in fed["search"]["datasets"]:
+            counts[d["node"]] = counts.get(d["node"], 0) + 1
+        echo(f"hub's federated catalogue: {fed['search']['count']} datasets from {len(fed['crawl'])} nodes "
+             f"({space.nodes['hub'].url}/catalogue)")
+        for n in sorted(fed["crawl"], key=lambda n: names.get(n["node"], n["node"])):
+            state = "stale: " + n["detail"] if n["stale"] else "ok"
+            echo(f"  {names.get(n['node'], n['node']):<10} {counts.get(n['node'], 0)} dataset(s)  {state}")
+            for d in fed["search"]["datasets"]:
+                if d["node"] == n["node"]:
+                    echo(f"      {d['identifier']}: {d['title']} [{', '.join(d['spatial'])}]")
+        ok = ok and not any(n["stale"] for n in fed["crawl"]) and fed["search"]["count"] == sum(
+            len(v) for v in published.values())
         if not once:
             echo("data space running; Ctrl-C to stop")
             try:

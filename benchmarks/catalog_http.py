@@ -1,0 +1,209 @@
+"""The catalogue over real HTTP.
+
+1. A node with 1,000 datasets, served by ``passerelle serve`` (gunicorn, process workers), answers
+   ``POST /dsp/2025-1/catalog/request`` with full token + membership verification: median latency of sequential
+   requests (each with a fresh self-issued token), for the default page (100 datasets) and the whole catalogue in one
+   page, against the unauthenticated ``GET /.well-known/dspace-version`` on the same server (baseline).
+2. The hub crawls N nodes × 100 datasets: every node is a real node (own keys, database, DID document, membership
+   credential) served over loopback HTTP (in-process threaded servers, all in this process), the crawler sends a
+   fresh token per request, each node verifies it and the hub's membership, and the hub parses and stores every
+   catalogue; then a re-crawl of the unchanged catalogues (not parsed again).
+
+    .venv/bin/python benchmarks/catalog_http.py [--quick]
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connector.catalog_store import DatasetVersion  # noqa: E402
+from connector.testing import LiveSpace  # noqa: E402
+from contracts.schemas import DSP_CONTEXT  # noqa: E402
+from policies.territory import all_departements  # noqa: E402
+
+REQUEST = {"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage", "filter": []}
+LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+THEMES = (["ECON"], ["ECON", "REGI"], ["REGI", "SOCI"], ["ENVI"], ["TRAN", "REGI"])
+FREQ = ("WEEKLY", "MONTHLY", "ANNUAL", "QUARTERLY")
+
+
+def mapping(node: int, i: int) -> dict[str, Any]:
+    """Metadata of a realistic dataset (what a [datasets.<id>] section plus a published file give)."""
+    deps = all_departements()
+    dep = deps[(node * 7 + i) % len(deps)]
+    year = 2020 + i % 6
+    ident = f"ds-{node}-{i:05d}"
+    return {
+        "title": {"fr": f"Fréquentation touristique {dep.name} {year} n°{i}",
+                  "en": f"Tourism attendance {dep.name} {year} #{i}"},
+        "description": {"fr": f"Nuitées et arrivées en hébergement collectif, {dep.name}.",
+                        "en": f"Nights and arrivals in collective accommodation, {dep.name}."},
+        "themes": THEMES[i % len(THEMES)], "keywords": {"fr": ["tourisme", "fréquentation"], "en": ["tourism"]},
+        "spatial": [f"DEP-{dep.code}"], "temporal": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
+        "frequency": FREQ[i % len(FREQ)], "licence": LICENCE, "access_rights": "RESTRICTED",
+        "publisher": {"name": {"fr": f"Organisme {node}", "en": f"Organisation {node}"}, "type": "LocalAuthority"},
+        "contact": {"name": "Données", "email": f"data@node-{node}.example"},
+        "conforms_to": ["https://passerelle.example/schemas/attendance/1.0"],
+        "distributions": [{"identifier": "parquet", "file_type": "PARQUET", "byte_size": 10_000 + i,
+                           "sha256": hashlib.sha256(ident.encode()).hexdigest()}],
+        "offers": [{"@id": f"urn:passerelle:offer:{ident}:stats", "@type": "Offer",
+                    "permission": [{"action": "use", "constraint": [
+                        {"leftOperand": "odrl:purpose", "operator": "isA",
+                         "rightOperand": {"@id": "https://w3id.org/passerelle/purpose/Statistics"}}]}]}],
+    }
+
+
+def fill(live: Any, node: int, n: int) -> None:
+    """Record n publications at once (as n ``passerelle publish`` calls would), rebuilt by the node on next use."""
+    now = datetime.now(timezone.utc)
+    with live.node.session() as s:
+        for i in range(n):
+            s.add(DatasetVersion(identifier=f"ds-{node}-{i:05d}", version=1, mapping=json.dumps(mapping(node, i)),
+                                 published_at=now))
+        s.commit()
+
+
+def median_ms(fn: Any, n: int) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def serve_bench(root: Path, n_datasets: int, n_requests: int) -> dict[str, Any]:
+    space = LiveSpace(root)
+    proc = None
+    try:
+        space.add("hub", role="hub", enrol=False)
+        space.enrol("hub")
+        consumer = space.add("consumer")
+        provider = space.add("provider")
+        fill(provider, 0, n_datasets)
+        provider.stop()  # the same node, now under gunicorn
+        log = open(root / "serve.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--dir", str(root / "provider")],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        client = httpx.Client(timeout=60)
+        url = provider.url
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get(url + "/.well-known/dspace-version").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("provider did not start: " + (root / "serve.log").read_text()[-2000:])
+            time.sleep(0.1)
+
+        def call(limit: int) -> int:
+            tok = consumer.trust.self_issued_token(provider.did)
+            r = client.post(f"{url}/dsp/2025-1/catalog/request?limit={limit}", json=REQUEST,
+                            headers={"Authorization": f"Bearer {tok}"})
+            assert r.status_code == 200, r.text[:300]
+            return len(r.content)
+
+        for _ in range(6):  # warm every worker: catalogue built, membership of the caller verified and cached
+            call(1000)
+        full_bytes = call(1000)
+        # tokens are minted outside the timed part, as a client would have them ready
+        def timed(limit: int) -> float:
+            toks = [consumer.trust.self_issued_token(provider.did) for _ in range(n_requests)]
+            it = iter(toks)
+
+            def one() -> None:
+                r = client.post(f"{url}/dsp/2025-1/catalog/request?limit={limit}", json=REQUEST,
+                                headers={"Authorization": f"Bearer {next(it)}"})
+                assert r.status_code == 200
+            return median_ms(one, n_requests)
+
+        page_ms = timed(100)
+        full_ms = timed(1000)
+        base_ms = median_ms(lambda: client.get(url + "/.well-known/dspace-version"), n_requests)
+        client.close()
+        return {"datasets": n_datasets, "requests": n_requests, "catalog_page100_median_ms": round(page_ms, 2),
+                "catalog_full_median_ms": round(full_ms, 2), "catalog_full_bytes": full_bytes,
+                "baseline_version_median_ms": round(base_ms, 2)}
+    finally:
+        if proc is not None and proc.poll() is None:
+            import os
+            import signal
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        space.stop()
+
+
+def crawl_bench(root: Path, n_nodes: int, per_node: int) -> dict[str, Any]:
+    from connector.federation import FederatedCatalogue
+    space = LiveSpace(root)
+    try:
+        t0 = time.perf_counter()
+        hub = space.add("hub", role="hub", enrol=False)
+        space.enrol("hub")
+        for k in range(n_nodes):
+            live = space.add(f"n{k:03d}")
+            fill(live, k, per_node)
+        setup_s = time.perf_counter() - t0
+        fed = FederatedCatalogue(hub.node, hub.trust)
+        t0 = time.perf_counter()
+        first = fed.crawl()
+        first_s = time.perf_counter() - t0
+        assert all(r.ok and r.changed for r in first), [r for r in first if not r.ok][:3]
+        t0 = time.perf_counter()
+        second = fed.crawl()
+        second_s = time.perf_counter() - t0
+        assert all(r.ok and not r.changed for r in second)
+        total = sum(r.datasets for r in first)
+        t0 = time.perf_counter()
+        hits = fed.search("tourisme", spatial="REG-76")
+        search_ms = (time.perf_counter() - t0) * 1000
+        return {"nodes": n_nodes, "datasets_per_node": per_node, "datasets_indexed": total,
+                "setup_s": round(setup_s, 1), "crawl_first_s": round(first_s, 2),
+                "crawl_unchanged_s": round(second_s, 2), "search_region_ms": round(search_ms, 1),
+                "search_hits": len(hits)}
+    finally:
+        space.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    root = Path(tempfile.mkdtemp(prefix="bench-catalog-http-"))
+    try:
+        serve = serve_bench(root / "serve", 1000 if not args.quick else 300, 200 if not args.quick else 50)
+        print(f"catalog/request under gunicorn, {serve['datasets']} datasets: page of 100 median "
+              f"{serve['catalog_page100_median_ms']} ms, whole catalogue ({serve['catalog_full_bytes']} bytes) "
+              f"{serve['catalog_full_median_ms']} ms; baseline dspace-version {serve['baseline_version_median_ms']} ms")
+        crawl = crawl_bench(root / "crawl", 100 if not args.quick else 15, 100)
+        print(f"crawl of {crawl['nodes']} nodes × {crawl['datasets_per_node']} datasets: {crawl['crawl_first_s']} s "
+              f"(unchanged re-crawl {crawl['crawl_unchanged_s']} s; setup {crawl['setup_s']} s)")
+        print(json.dumps({"serve": serve, "crawl": crawl, "quick": args.quick}))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
