@@ -95,6 +95,7 @@ def child(kind: str, csv: Path, out: Path) -> dict:
     res = json.loads(stdout.decode().strip().splitlines()[-1])
     res["wall_seconds"] = wall
     res["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
+    res["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # robust to other load on a shared machine
     return res
 
 
@@ -122,23 +123,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         out = Path(tmp)
         duck = child("duckdb", csv, out)
-        print(f"duckdb   count/sum       {duck['seconds']:6.2f} s  {duck['peak_rss_mb']:6.0f} MB")
+        print(f"duckdb   count/sum       {duck['seconds']:6.2f} s  {duck['peak_rss_mb']:6.0f} MB  "
+              f"cpu {duck['cpu_seconds']:.2f} s")
         pipe = child("pipeline", csv, out)
         print(f"pipeline validate+pseud. {pipe['seconds']:6.2f} s  {pipe['peak_rss_mb']:6.0f} MB  "
-              f"({pipe['seconds'] / duck['seconds']:.2f} x duckdb)")
+              f"cpu {pipe['cpu_seconds']:.2f} s  ({pipe['seconds'] / duck['seconds']:.2f} x duckdb)")
         pand = None
         if not a.no_pandas:
             pand = child("pandas", csv, out)
-            print(f"pandas   same steps      {pand['seconds']:6.2f} s  {pand['peak_rss_mb']:6.0f} MB")
+            print(f"pandas   same steps      {pand['seconds']:6.2f} s  {pand['peak_rss_mb']:6.0f} MB  "
+                  f"cpu {pand['cpu_seconds']:.2f} s")
     assert pipe["rows"] == duck["rows"] == rows, (pipe["rows"], duck["rows"], rows)
     figures = {"benchmark": "ingest", "rows": rows, "csv_bytes": csv.stat().st_size,
                "duckdb_s": round(duck["seconds"], 3), "duckdb_rss_mb": round(duck["peak_rss_mb"]),
+               "duckdb_cpu_s": round(duck["cpu_seconds"], 2), "pipeline_cpu_s": round(pipe["cpu_seconds"], 2),
+               "load_average_1m": round(os.getloadavg()[0], 2),
                "pipeline_s": round(pipe["seconds"], 3), "pipeline_wall_s": round(pipe["wall_seconds"], 3),
                "pipeline_rss_mb": round(pipe["peak_rss_mb"]), "pipeline_output_bytes": pipe["output_bytes"],
                "ratio_vs_duckdb": round(pipe["seconds"] / duck["seconds"], 2),
                "goal_ratio_le_3": pipe["seconds"] <= 3 * duck["seconds"], "goal_rss_lt_1gb": pipe["peak_rss_mb"] < 1000}
     if pand:
-        figures.update({"pandas_s": round(pand["seconds"], 3), "pandas_rss_mb": round(pand["peak_rss_mb"])})
+        figures.update({"pandas_s": round(pand["seconds"], 3), "pandas_rss_mb": round(pand["peak_rss_mb"]),
+                        "pandas_cpu_s": round(pand["cpu_seconds"], 2)})
     print(json.dumps(figures))
 
 

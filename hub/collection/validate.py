@@ -65,7 +65,14 @@ class Validator:
 
     # -- problem recording -------------------------------------------------------------------------------------
     def _note(self, batch_problems: list[Problem], counts: dict[str, int], rule: str, column: str | None,
-              mask: np.ndarray, values: pa.Array | None, reason: Any) -> None:
+              mask: np.ndarray | pa.Array | None, values: pa.Array | None, reason: Any) -> None:
+        """Count and cite the rows where ``mask`` is true (nulls in an Arrow mask count as false)."""
+        if mask is None:
+            return
+        if isinstance(mask, (pa.Array, pa.ChunkedArray)):
+            if not pc.any(mask).as_py():  # the common case, decided in C++ without a copy
+                return
+            mask = _np(mask)
         n = int(mask.sum())
         if not n:
             return
@@ -137,7 +144,14 @@ class Validator:
         is_dict = pa.types.is_dictionary(col.type)
         values = col.dictionary if is_dict else col
 
-        def rows(mask_values: np.ndarray) -> np.ndarray:
+        def rows(mask_values: pa.Array | np.ndarray) -> np.ndarray | pa.Array | None:
+            """Row mask from a mask over the distinct values (None when no value is bad)."""
+            if isinstance(mask_values, pa.Array):
+                if not pc.any(mask_values).as_py():
+                    return None
+                mask_values = _np(mask_values)
+            elif not mask_values.any():
+                return None
             if not is_dict:
                 return mask_values
             ext = np.append(mask_values, False)
@@ -145,22 +159,22 @@ class Validator:
             return ext[idx]
 
         pattern = _FORMULA_TEXT if f.type == "string" else _FORMULA_ANY
-        bad = rows(_np(pc.match_substring_regex(values, pattern)))
+        bad = rows(pc.match_substring_regex(values, pattern))
         self._note(probs, counts, "formula_injection", f.name, bad, col,
                    "starts like a spreadsheet formula (=, +, -, @, tab): refused")
         if f.type != "string":
             return
         c = f.constraints
         if "enum" in c:
-            bad = rows(~_np(pc.is_in(values, value_set=self._sets[f.name])) & _np(pc.is_valid(values)))
+            bad = rows(pc.invert(pc.is_in(values, value_set=self._sets[f.name], skip_nulls=True)))
             allowed = c["enum"]
             hint = ", ".join(allowed) if len(allowed) <= 8 else f"{len(allowed)} codes, see the schema"
             self._note(probs, counts, "enum", f.name, bad, col, f"not one of {hint}")
         if f.codelist:
-            bad = rows(~_np(pc.is_in(values, value_set=self._codes[f.name])) & _np(pc.is_valid(values)))
+            bad = rows(pc.invert(pc.is_in(values, value_set=self._codes[f.name], skip_nulls=True)))
             self._note(probs, counts, "insee_code", f.name, bad, col, "not an INSEE département code (COG)")
         elif "pattern" in c:
-            bad = rows(~_np(pc.match_substring_regex(values, c["pattern"])) & _np(pc.is_valid(values)))
+            bad = rows(pc.invert(pc.match_substring_regex(values, c["pattern"])))
             self._note(probs, counts, "pattern", f.name, bad, col, f"does not match {c['pattern']}")
         if "minLength" in c or "maxLength" in c:
             lengths = pc.utf8_length(values)
@@ -175,23 +189,24 @@ class Validator:
     def _check_field(self, f: Field, col: pa.Array, probs, counts) -> None:
         c = f.constraints
         if f.required:
-            empty = _np(pc.is_null(col))
-            if f.name in self._type_bad:
-                empty &= ~self._type_bad[f.name]
-            self._note(probs, counts, "required", f.name, empty, None, "required value is empty")
+            if col.null_count:
+                empty = _np(pc.is_null(col))
+                if f.name in self._type_bad:
+                    empty &= ~self._type_bad[f.name]
+                self._note(probs, counts, "required", f.name, empty, None, "required value is empty")
         if f.type in ("integer", "number", "date"):
             if "minimum" in c:
                 lo = _scalar(f, c["minimum"])
-                self._note(probs, counts, "minimum", f.name, _np(pc.less(col, lo)), col, f"below the minimum {lo}")
+                self._note(probs, counts, "minimum", f.name, pc.less(col, lo), col, f"below the minimum {lo}")
             if "maximum" in c:
                 hi = _scalar(f, c["maximum"])
-                self._note(probs, counts, "maximum", f.name, _np(pc.greater(col, hi)), col, f"above the maximum {hi}")
+                self._note(probs, counts, "maximum", f.name, pc.greater(col, hi), col, f"above the maximum {hi}")
 
     def _check_rule(self, rule: dict[str, Any], cols: dict[str, pa.Array], probs, counts) -> None:
         rid, kind = rule["id"], rule["kind"]
         if kind == "compare":
             left, right = cols[rule["left"]], cols[rule["right"]]
-            bad = ~_np(_OPS[rule["op"]](left, right).fill_null(True))
+            bad = pc.invert(_OPS[rule["op"]](left, right).fill_null(True))
             self._note(probs, counts, rid, rule["left"], bad, left,
                        lambda i: f"{rule['left']} must be {rule['op']} {rule['right']} ({right[i].as_py()})")
         elif kind == "days_between":
@@ -199,7 +214,7 @@ class Validator:
             end = cols[rule["end"]].cast(pa.int32())
             got = cols[rule["equals"]]
             diff = pc.subtract(end, start)
-            bad = ~_np(pc.equal(got.cast(pa.int32()), diff).fill_null(True))
+            bad = pc.invert(pc.equal(got.cast(pa.int32()), diff).fill_null(True))
             self._note(probs, counts, rid, rule["equals"], bad, got,
                        lambda i: f"{rule['equals']} must equal {rule['end']} − {rule['start']} ({diff[i].as_py()})")
         elif kind == "present_iff":
@@ -220,7 +235,7 @@ class Validator:
                     self._constants[name] = valid[0]
             if name in self._constants:
                 first = self._constants[name]
-                bad = ~_np(pc.equal(col, first).fill_null(True))
+                bad = pc.invert(pc.equal(col, first).fill_null(True))
                 self._note(probs, counts, rid, name, bad, col,
                            f"{rule.get('reason', 'one value per file')}: expected {first.as_py()}")
 
