@@ -35,7 +35,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .bundle import FILES, MANIFEST, BundleError, BundleReader, parse_manifest
 from .checkpoint import verify_checkpoint
-from .entry import entry_problems, parse_line
+from .entry import LineParser, entry_problems
 from .merkle import CompactRange, ProofError, leaf_hash, root_from_inclusion_proof, verify_consistency
 from .note import COSIGNATURE_V1, ED25519, NoteError, NoteVerifier, parse_note, parse_vkey
 
@@ -139,30 +139,60 @@ def load_trusted_keys(paths: Iterable[str | Path]) -> list[NoteVerifier]:
 
 # -- per-entry checks (run in worker processes for large bundles) -------------------------------------------------
 
-def _check_lines(lines: Sequence[bytes], origin: str | None) -> tuple[list[bytes], list, list, list, list]:
-    leaves: list[bytes] = []
+@dataclass
+class _Chunk:
+    """What the main process needs from a run of lines checked in a worker: small, cheap to send back."""
+
+    leaves: bytes  # 32 bytes per line
+    seqs: list[int | None]
+    first_prev: str | None  # prev_leaf_hash of the first line, to link with the chunk before
+    bad_links: set[int]  # lines (after the first) whose prev_leaf_hash is not the hash of the line before
+    ts_drops: list[int]  # lines timestamped before the line before
+    first_ts: str | None
+    last_ts: str | None
+    problems: list[tuple[int, str, str]]
+
+
+def _check_lines(lines: Sequence[bytes], origin: str | None) -> _Chunk:
+    parser = LineParser()
+    leaves = bytearray()
     seqs: list[int | None] = []
-    prevs: list[str | None] = []
-    stamps: list[str | None] = []
+    bad_links: set[int] = set()
+    ts_drops: list[int] = []
     problems: list[tuple[int, str, str]] = []
+    first_prev: str | None = None
+    first_ts: str | None = None
+    last_ts = ""
+    prev_hex = ""
     for i, line in enumerate(lines):
-        leaves.append(leaf_hash(line))
+        leaf = leaf_hash(line)
+        leaves += leaf
         try:
-            entry, is_jcs = parse_line(line)
+            entry, is_jcs = parser.parse(line)
         except (ValueError, RecursionError):
-            seqs.append(None), prevs.append(None), stamps.append(None)
+            entry, is_jcs = None, True
             problems.append((i, "ENTRY_NOT_JSON", "is not valid JSON"))
-            continue
-        if not isinstance(entry, dict):
-            seqs.append(None), prevs.append(None), stamps.append(None)
-            problems.append((i, "ENTRY_SCHEMA", "is not a JSON object"))
+        if type(entry) is not dict:
+            if entry is not None:
+                problems.append((i, "ENTRY_SCHEMA", "is not a JSON object"))
+            seqs.append(None)
+            prev_hex = leaf.hex()
             continue
         seq = entry.get("seq")
-        seqs.append(seq if isinstance(seq, int) and not isinstance(seq, bool) else None)
+        seqs.append(seq if type(seq) is int else None)
         prev = entry.get("prev_leaf_hash")
-        prevs.append(prev if isinstance(prev, str) else None)
+        if i == 0:
+            first_prev = prev if isinstance(prev, str) else None
+        elif prev != prev_hex:
+            bad_links.add(i)
+        prev_hex = leaf.hex()
         ts = entry.get("ts")
-        stamps.append(ts if isinstance(ts, str) else None)
+        if isinstance(ts, str):
+            if first_ts is None:
+                first_ts = ts
+            elif ts < last_ts:
+                ts_drops.append(i)
+            last_ts = ts
         if not is_jcs:
             problems.append((i, "ENTRY_NOT_CANONICAL", "is not in its RFC 8785 canonical form"))
         bad = entry_problems(entry, line)
@@ -170,7 +200,7 @@ def _check_lines(lines: Sequence[bytes], origin: str | None) -> tuple[list[bytes
             problems.append((i, "ENTRY_SCHEMA", "breaks the entry schema: " + "; ".join(bad[:5])))
         if origin is not None and entry.get("origin") != origin:
             problems.append((i, "ENTRY_ORIGIN", f"belongs to log {entry.get('origin')!r}, not {origin!r}"))
-    return leaves, seqs, prevs, stamps, problems
+    return _Chunk(bytes(leaves), seqs, first_prev, bad_links, ts_drops, first_ts, last_ts or None, problems)
 
 
 def _chunks(f: Any, digest: Any) -> Iterator[list[bytes]]:
@@ -185,7 +215,7 @@ def _chunks(f: Any, digest: Any) -> Iterator[list[bytes]]:
         yield chunk
 
 
-def _checked(chunks: Iterator[list[bytes]], origin: str | None, workers: int) -> Iterator[tuple]:
+def _checked(chunks: Iterator[list[bytes]], origin: str | None, workers: int) -> Iterator[_Chunk]:
     if workers <= 1:
         for chunk in chunks:
             yield _check_lines(chunk, origin)
@@ -378,45 +408,54 @@ def _verify(reader: BundleReader, report: Report, out: _Findings, trusted_keys: 
                                     "cosignature", last_cosigned, False)
 
 
-def _entries_full(results: Iterator[tuple], sizes: list[int], roots: dict[int, bytes], report: Report,
+def _entries_full(results: Iterator[_Chunk], sizes: list[int], roots: dict[int, bytes], report: Report,
                   out: _Findings) -> None:
     compact = CompactRange()
-    targets = deque(sizes)
-    while targets and targets[0] == 0:
-        targets.popleft()
+    append = compact.append
+    targets = deque(s for s in sizes if s > 0)
+    next_target = targets[0] if targets else -1
     last_good = 0
     pos = 0
     prev_seq: int | None = None
-    prev_leaf = ""
-    prev_ts = ""
+    prev_leaf = b""
+    last_ts = ""
     breaks: list[int] = []
     jumps: list[tuple[int, int | None, int]] = []  # (position, previous seq, seq) where seq != previous + 1
     seen = bytearray()  # how many entries claim each seq (capped at 2), to tell missing from moved or duplicated
-    for leaves, seqs, prevs, stamps, problems in results:
-        for i, code, msg in problems:
+    for chunk in results:
+        for i, code, msg in chunk.problems:
             out.error(code, f"entry {pos + i} {msg}", pos + i)
-        for leaf, seq, prev, ts in zip(leaves, seqs, prevs, stamps):
+        if chunk.first_ts is not None and chunk.first_ts < last_ts:
+            out.warn("TS_DECREASING", f"entry {pos} is timestamped before the entry before it", pos)
+        for i in chunk.ts_drops:
+            out.warn("TS_DECREASING", f"entry {pos + i} is timestamped before the entry before it", pos + i)
+        last_ts = chunk.last_ts or last_ts
+        leaves = chunk.leaves
+        bad_links = chunk.bad_links
+        for i, seq in enumerate(chunk.seqs):
+            leaf = leaves[32 * i:32 * i + 32]
             if seq is not None:
-                if seq != (0 if pos == 0 else (prev_seq + 1 if prev_seq is not None else seq)):
+                if pos == 0:
+                    if seq != 0:
+                        jumps.append((0, None, seq))
+                elif prev_seq is not None and seq != prev_seq + 1:
                     if len(jumps) < 1000:
-                        jumps.append((pos, prev_seq if pos else -1, seq))
-                elif pos and prev != prev_leaf:
+                        jumps.append((pos, prev_seq, seq))
+                elif prev_seq is not None and (i in bad_links if i else chunk.first_prev != prev_leaf.hex()):
                     breaks.append(pos)
                 if seq < len(seen):
-                    seen[seq] = min(2, seen[seq] + 1)
+                    if seen[seq] < 2:
+                        seen[seq] += 1
                 elif seq < 4 * pos + 1_000_000:
                     seen.extend(bytes(seq + 1 - len(seen)))
                     seen[seq] = 1
-            if ts is not None:
-                if ts < prev_ts:
-                    out.warn("TS_DECREASING", f"entry {pos} is timestamped before the entry before it", pos)
-                prev_ts = ts
-            compact.append(leaf)
+            append(leaf)
             pos += 1
-            prev_leaf = leaf.hex()
+            prev_leaf = leaf
             prev_seq = seq
-            if targets and targets[0] == pos:
+            if pos == next_target:
                 size = targets.popleft()
+                next_target = targets[0] if targets else -1
                 if compact.root() != roots[size]:
                     out.error("ROOT_MISMATCH", f"entries {last_good} to {size - 1} do not hash to the root signed "
                                                f"at size {size}", last_good, False)
@@ -442,7 +481,9 @@ def _report_jumps(jumps: list[tuple[int, int | None, int]], seen: bytearray, out
 
     for pos, prev_seq, seq in jumps:
         expected = 0 if prev_seq is None else prev_seq + 1
-        if prev_seq is not None and seq <= prev_seq and count(seq) >= 2:
+        if prev_seq is None:
+            out.error("ENTRY_SEQ", f"the first entry is numbered {seq}, not 0", 0)
+        elif seq <= prev_seq and count(seq) >= 2:
             out.error("ENTRY_INSERTED", f"two entries claim seq {seq} (the second at position {pos}): an entry was "
                                         "inserted", seq)
         elif count(expected) == 0:
@@ -469,25 +510,27 @@ def _report_breaks(breaks: list[int], out: _Findings) -> None:
                                    "altered", altered)
 
 
-def _entries_selected(results: Iterator[tuple], sizes: list[int], roots: dict[int, bytes],
+def _entries_selected(results: Iterator[_Chunk], sizes: list[int], roots: dict[int, bytes],
                       inclusion: dict[int, tuple[int, list[bytes]]], report: Report, out: _Findings) -> None:
     count = 0
     prev_seq: int | None = None
-    prev_leaf = ""
+    prev_leaf = b""
     covered = sizes[-1] if sizes else 0
     uncovered: int | None = None
-    for leaves, seqs, prevs, _stamps, problems in results:
-        for i, code, msg in problems:
-            out.error(code, f"entry at line {count + i + 1} {msg}", seqs[i])
-        for leaf, seq, prev in zip(leaves, seqs, prevs):
+    for chunk in results:
+        for i, code, msg in chunk.problems:
+            out.error(code, f"entry at line {count + i + 1} {msg}", chunk.seqs[i])
+        for i, seq in enumerate(chunk.seqs):
+            leaf = chunk.leaves[32 * i:32 * i + 32]
             count += 1
             if seq is None:
                 continue
             if prev_seq is not None and seq <= prev_seq:
                 out.error("ENTRY_SEQ", f"entry {seq} comes after entry {prev_seq}: entries out of order", seq)
-            elif prev_seq is not None and seq == prev_seq + 1 and prev != prev_leaf:
+            elif prev_seq is not None and seq == prev_seq + 1 and (
+                    i in chunk.bad_links if i else chunk.first_prev != prev_leaf.hex()):
                 out.error("ENTRY_ALTERED", f"entries {prev_seq} and {seq} do not chain: one was altered", prev_seq)
-            prev_seq, prev_leaf = seq, leaf.hex()
+            prev_seq, prev_leaf = seq, leaf
             if seq >= covered:
                 uncovered = seq if uncovered is None else uncovered
                 continue

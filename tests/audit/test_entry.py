@@ -58,8 +58,8 @@ def test_every_problem_is_listed() -> None:
                                "data": {"bytes": "12", "sha256": "XYZ"}, "surname": "Martin"})
     joined = "\n".join(problems)
     for expected in ("v: must be 1", "seq: must be a whole number", "ts: must be RFC 3339", "event_id: must be",
-                     "event: is not a known event type", "actor: role: missing", "process: kind: must be one of",
-                     "data: bytes: must be a whole number", "sha256: must be 64 lowercase hex",
+                     "event: is not a known event type", "actor.role: missing", "process.kind: must be one of",
+                     "data.bytes: must be a whole number", "data.sha256: must be 64 lowercase hex",
                      "surname: unknown field"):
         assert expected in joined, expected
 
