@@ -16,6 +16,7 @@ MAX_BODY = 16 * 1024 * 1024  # protocol and management bodies; uploads have thei
 def create_app(node: Node) -> Flask:
     from connector.trust import Trust
     from connector.web import catalog, cs, dataplane, management, pages, protocol, trust, wellknown
+    from connector.web import negotiations, negotiations_api
 
     app = Flask(__name__, static_folder=None)
     app.config["NODE"] = node
@@ -32,6 +33,8 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(dataplane.bp, url_prefix="/public")
     app.register_blueprint(pages.bp)
     app.register_blueprint(catalog.bp)
+    app.register_blueprint(negotiations.bp, url_prefix="/dsp/2025-1")
+    app.register_blueprint(negotiations_api.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):  # type: ignore[no-untyped-def]

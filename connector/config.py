@@ -84,6 +84,7 @@ class NodeConfigModel(_Section):
     datasets: dict[str, Any] = Field(default_factory=dict)  # [datasets.<id>] metadata used when publishing
     policies: dict[str, Any] = Field(default_factory=dict)
     schedule: dict[str, Any] = Field(default_factory=dict)
+    negotiation: dict[str, Any] = Field(default_factory=dict)  # approval = "auto" | "manual", see docs/negotiation.md
 
 
 class NodeConfig:

@@ -1,6 +1,7 @@
 """DSP 2025-1 protocol endpoints. Every request is authenticated (self-issued token + membership) first.
 
-The catalog endpoints live in ``connector/web/catalog.py`` with the same authentication.
+The catalog endpoints live in ``connector/web/catalog.py``, the negotiation endpoints in
+``connector/web/negotiations.py``, with the same authentication.
 
 Refusals follow dsp.md §8: 401 with a CatalogError on catalogue paths; on negotiation and transfer paths an invalid
 token is 401 and a caller who is not the process's counterparty gets 404, never 403.
@@ -29,13 +30,6 @@ def _authenticate():  # type: ignore[no-untyped-def]
         return dsp_error(request.path, status, "NOT_FOUND" if process_path else "UNAUTHORIZED",
                          ["not found" if process_path else "authentication failed"])
     return None
-
-
-@bp.get("/negotiations/<path:pid>")
-def negotiation_state(pid: str):  # type: ignore[no-untyped-def]
-    from connector.errors import negotiation_error
-    return negotiation_error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],
-                             provider_pid=pid)
 
 
 @bp.get("/transfers/<path:pid>")

@@ -1,0 +1,654 @@
+"""Contract negotiation on a node, both roles: DSP messages in, decisions, persisted state, messages out.
+
+The HTTP layer calls :meth:`NegotiationService.receive_initial` / :meth:`~NegotiationService.receive` with a message
+and the authenticated caller and answers with the (status, body) they return; the management API and the CLI call
+:meth:`~NegotiationService.start`, :meth:`~NegotiationService.approve`, :meth:`~NegotiationService.reject`... Every
+change is one transaction (state + outbox + audit, ``store.Work``); the acknowledgement is returned only after
+commit, and the outbox sender delivers what was committed.
+
+Reactions, unless a conformance-kit script says otherwise (``contracts.conformance``, test nodes only):
+
+- provider, on a request (initial or counter): match it against the catalogue offer, evaluate the policy against
+  the caller's verified membership claims, then agree, terminate with the reasons, or (``approval = "manual"``)
+  wait for the operator; on ACCEPTED: agree; on verification: finalize.
+- consumer, on an offer equal to the one it asked for: accept (any other offer waits for the operator); on an
+  agreement (already checked by ``Negotiation.receive``: target, parties, rules): verify.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import weakref
+from typing import Any, Callable
+from urllib.parse import quote
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from contracts import (
+    CN, Negotiation, NegotiationError, NegotiationState, Role, Transition, is_initial, offer_for_request,
+    validate_negotiation_message,
+)
+from contracts.conformance import CONSUMER_NEGOTIATION, PROVIDER_NEGOTIATION, script_for
+from contracts.negotiation_messages import negotiation_error
+
+from .decide import decide
+from .failpoints import failpoint
+from .outbox import RETRYABLE, Sender
+from .records import AgreementRow, NegotiationRow, OutboxRow
+from .store import LEASE_SECONDS, Work, ensure_audit_log, find_row, load, new_pid
+
+__all__ = ["NegotiationService", "NegotiationFailure", "ENDPOINT_KINDS", "settings_of"]
+
+log = logging.getLogger("passerelle.negotiation")
+
+#: the message types each callback path accepts, and the side (our role) it belongs to (None: either)
+ENDPOINT_KINDS: dict[str, tuple[tuple[str, ...], Role | None]] = {
+    "request": (("ContractRequestMessage",), Role.PROVIDER),
+    "agreement/verification": (("ContractAgreementVerificationMessage",), Role.PROVIDER),
+    "offers": (("ContractOfferMessage",), Role.CONSUMER),
+    "agreement": (("ContractAgreementMessage",), Role.CONSUMER),
+    "events": (("ContractNegotiationEventMessage",), None),
+    "termination": (("ContractNegotiationTerminationMessage",), None),
+}
+
+_TERMINAL = ("FINALIZED", "TERMINATED")
+
+
+class NegotiationFailure(Exception):
+    """A management request that cannot be honoured; ``status`` for the API, message for people."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def settings_of(node: Any) -> dict[str, Any]:
+    raw = getattr(node.config.model, "negotiation", None) or {}
+    approval = raw.get("approval", "auto")
+    if approval not in ("auto", "manual"):
+        raise ValueError(f"[negotiation] approval: expected \"auto\" or \"manual\", got {approval!r}")
+    return {"approval": approval, "conformance": bool(raw.get("conformance", False)),
+            "retry_base": float(raw.get("retry_base", 1.0)), "max_attempts": int(raw.get("max_attempts", 7))}
+
+
+def _error(status: int, code: str, reasons: list[str], provider_pid: str | None = None,
+           consumer_pid: str | None = None) -> tuple[int, dict[str, Any]]:
+    return status, negotiation_error(provider_pid, consumer_pid, code, reasons or [code])
+
+
+class NegotiationService:
+    """One per app (and process): the negotiation logic around the sans-IO core, and the outbox sender."""
+
+    def __init__(self, node: Any, trust: Any, *, catalog: Any = None):
+        from connector.catalog_service import CatalogService
+        self.node = node
+        self.trust = trust
+        self.catalog = catalog or CatalogService(node)
+        self.settings = settings_of(node)
+        self.sender = Sender(self._deliver, lambda: self.node.engine, self.node.clock.now)
+        self._audit_ready: int | None = None
+        self._lock = threading.Lock()
+        self.on_sent: Callable[[dict[str, Any]], None] | None = None   # tests: every message delivered
+        self.changed = threading.Condition()   # notified after every commit: lets a waiter block without polling
+        ref = weakref.ref(self)
+        if hasattr(os, "register_at_fork"):
+            # a forked worker (gunicorn) resumes the outbox at once, even before its first request
+            os.register_at_fork(after_in_child=lambda: (s := ref()) is not None and s._after_fork())
+
+    def _after_fork(self) -> None:
+        self._audit_ready = None
+        self.sender.start()
+
+    def start_sender(self) -> None:
+        self.sender.start()
+
+    # -- transactions -------------------------------------------------------------------------------------------
+    def _ensure_audit(self) -> None:
+        if self._audit_ready != os.getpid():
+            ensure_audit_log(self.node)
+            self._audit_ready = os.getpid()
+
+    def _work(self, session: Any, row: NegotiationRow, neg: Negotiation) -> Work:
+        w = Work(self.node, session, row, neg, self.node.clock.utcnow())
+        w.node_owner = self.sender.owner
+        return w
+
+    def _commit(self, session: Any, work: Work) -> None:
+        work.save()
+        session.commit()
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate()`` holds after some commit of this process (tests, CLI), or time out."""
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
+
+    def _after_commit(self, work: Work) -> None:
+        self._notify()
+        if work.delivered_ids:
+            failpoint("neg.after_commit_before_send")
+            self.sender.wake(work.delivered_ids)
+
+    # -- inbound: initial messages ------------------------------------------------------------------------------
+    def receive_initial(self, message: Any, caller: Any, *, as_role: Role) -> tuple[int, dict[str, Any]]:
+        """``POST /negotiations/request`` (we are provider) or ``POST /negotiations/offers`` (we are consumer)."""
+        self._ensure_audit()
+        expected = "ContractRequestMessage" if as_role is Role.PROVIDER else "ContractOfferMessage"
+        try:
+            validate_negotiation_message(message)
+        except NegotiationError as e:
+            return e.status, e.body(*_pids(message))
+        if message["@type"] != expected or not is_initial(message):
+            return _error(400, "NOT_INITIAL", [f"this endpoint creates a negotiation: it takes an initial {expected}"
+                                               " (with callbackAddress)"], *_pids(message))
+        peer_key = "consumerPid" if as_role is Role.PROVIDER else "providerPid"
+        found = self._catalogue_offer(message) if as_role is Role.PROVIDER else None  # read before taking the lock
+        for attempt in range(2):
+            with self.node.session() as s:
+                existing = s.exec(select(NegotiationRow).where(
+                    NegotiationRow.role == as_role.value, NegotiationRow.counterparty == caller.did,
+                    NegotiationRow.peer_pid == message[peer_key]).with_for_update()).first()
+                if existing is not None:
+                    neg = load(existing)
+                    try:
+                        t = neg.receive(message)       # the same message again: a duplicate; else PID_IN_USE
+                    except NegotiationError as e:
+                        return e.status, neg.error_body(e)
+                    return 201, t.reply or neg.state_message()
+                try:
+                    status, body, work = self._create(s, message, caller, as_role, found)
+                except IntegrityError:
+                    s.rollback()
+                    continue                            # a concurrent twin won: answer as a repeat
+                if work is None:
+                    return status, body
+            failpoint(f"neg.{as_role.value.lower()}.after_receive")
+            self._after_commit(work)
+            return status, body
+        return _error(409, "RETRY", ["concurrent duplicate; retry"], *_pids(message))
+
+    def _catalogue_offer(self, message: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+        offer = message.get("offer") or {}
+        if not isinstance(offer.get("target"), str) or not isinstance(offer.get("@id"), str):
+            return None
+        return self.catalog.find_offer(offer["target"], offer["@id"])
+
+    def _create(self, s: Any, message: dict[str, Any], caller: Any, as_role: Role,
+                found: tuple[Any, dict[str, Any]] | None) -> tuple[int, dict[str, Any], Work | None]:
+        offer = message["offer"]
+        script_key = None
+        catalogue_offer = None
+        if as_role is Role.PROVIDER:
+            script_key = self._script_key(PROVIDER_NEGOTIATION, offer.get("target"))
+            if script_key is None:
+                if found is None:
+                    return (*_error(400, "UNKNOWN_OFFER", [
+                        f"offer {offer.get('@id')!r} is not an offer of dataset {offer.get('target')!r} in this "
+                        "catalogue"], None, message.get("consumerPid")), None)
+                dataset, catalogue_offer = found
+                if offer.get("target") != dataset.iri and offer.get("target") != dataset.identifier:
+                    return (*_error(400, "INVALID_MESSAGE", [f"offer/target {offer.get('target')!r} is not the "
+                                                             f"dataset of this offer ({dataset.iri!r})"],
+                                    None, message.get("consumerPid")), None)
+        else:
+            script_key = self._script_key(CONSUMER_NEGOTIATION, offer.get("target"))
+        try:
+            neg, t = Negotiation.from_initial(message, own_pid=new_pid(), own_id=self.node.did, peer_id=caller.did)
+        except NegotiationError as e:
+            return e.status, e.body(*_pids(message)), None
+        now = self.node.clock.utcnow()
+        row = NegotiationRow(role=neg.role.value, own_pid=neg.own_pid, peer_pid=neg.peer_pid,
+                             counterparty=caller.did, peer_address=neg.peer_address, dataset_id=neg.dataset_id,
+                             offer_id=offer.get("@id"), state=neg.state.value, script=script_key, record="{}",
+                             created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        work = self._work(s, row, neg)
+        work.record(t)
+        reply = t.reply or neg.state_message()
+        if as_role is Role.PROVIDER:
+            self._provider_react(work, "on_request", caller_claims=caller.claims(), catalogue_offer=catalogue_offer)
+        else:
+            self._consumer_react(work, "on_offer", previous_offer=None)
+        self._commit(s, work)
+        return 201, reply, work
+
+    # -- inbound: later messages --------------------------------------------------------------------------------
+    def receive(self, pid: str, endpoint: str, message: Any, caller: Any) -> tuple[int, dict[str, Any]]:
+        """A message on ``<base>/negotiations/<pid>/<endpoint>``: 200 + ContractNegotiation, 400, or 404."""
+        self._ensure_audit()
+        types, side = ENDPOINT_KINDS[endpoint]
+        try:
+            validate_negotiation_message(message)
+        except NegotiationError as e:
+            return e.status, e.body(*_pids(message))
+        if message["@type"] not in types:
+            return _error(400, "INVALID_MESSAGE", [f"{endpoint} takes {' or '.join(types)}, not "
+                                                   f"{message['@type']}"], *_pids(message))
+        found = self._catalogue_offer(message) if message["@type"] == "ContractRequestMessage" else None
+        with self.node.session() as s:
+            row = find_row(s, pid)
+            if row is None or row.counterparty != caller.did:
+                return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],
+                              *_pids(message))
+            neg = load(row)
+            if side is not None and neg.role is not side:
+                return _error(400, "INVALID_MESSAGE", [f"{endpoint} is a {side.value.lower()} endpoint; this node "
+                                                       f"is the {neg.role.value.lower()} of {pid!r}"],
+                              neg.provider_pid, neg.consumer_pid)
+            previous_offer = neg.offer
+            try:
+                t = neg.receive(message)
+            except NegotiationError as e:
+                return e.status, neg.error_body(e)
+            if t.duplicate:
+                return 200, t.reply or neg.state_message()
+            work = self._work(s, row, neg)
+            work.record(t)
+            reply = t.reply or neg.state_message()
+            self._react(work, t, caller, previous_offer, found[1] if found else None)
+            self._commit(s, work)
+        failpoint(f"neg.{neg.role.value.lower()}.after_receive")
+        self._after_commit(work)
+        return 200, reply
+
+    def _react(self, work: Work, t: Transition, caller: Any, previous_offer: dict[str, Any] | None,
+               catalogue_offer: dict[str, Any] | None) -> None:
+        neg = work.neg
+        if t.kind is CN.TERMINATION:
+            self._cancel_pending(work)
+            return
+        if neg.role is Role.PROVIDER:
+            event = {CN.REQUEST: "on_counter", CN.ACCEPTED: "on_accepted", CN.VERIFICATION: "on_verification"}
+            if t.kind in event:
+                self._provider_react(work, event[t.kind], caller_claims=caller.claims(),
+                                     catalogue_offer=catalogue_offer)
+        else:
+            event = {CN.OFFER: "on_offer", CN.AGREEMENT: "on_agreement"}
+            if t.kind in event:
+                self._consumer_react(work, event[t.kind], previous_offer=previous_offer)
+
+    # -- reactions ----------------------------------------------------------------------------------------------
+    def _script_key(self, table: dict[str, Any], key: str | None) -> str | None:
+        if not self.settings["conformance"] or not key:
+            return None
+        for part in reversed(key.replace("/", ":").split(":")):
+            if part in table:
+                return part
+        return next((k for k in table if k in key), None)
+
+    def _provider_react(self, work: Work, event: str, *, caller_claims: dict[str, Any],
+                        catalogue_offer: dict[str, Any] | None = None) -> None:
+        neg, row = work.neg, work.row
+        if row.script:
+            script = script_for(PROVIDER_NEGOTIATION, row.script) or {}
+            for action in script.get(event, ()):
+                self._provider_act(work, action)
+            return
+        if event in ("on_request", "on_counter"):
+            self._provider_decide(work, caller_claims, catalogue_offer)
+        elif event == "on_accepted":
+            self._provider_act(work, "agree")
+        elif event == "on_verification":
+            self._provider_act(work, "finalize")
+
+    def _provider_decide(self, work: Work, claims: dict[str, Any], catalogue_offer: dict[str, Any] | None) -> None:
+        neg = work.neg
+        requested = neg.offer or {}
+        if catalogue_offer is None:   # looked up before the transaction began (a second connection would wait)
+            decision = {"effect": "deny", "code": "UNKNOWN_OFFER", "details": [],
+                        "reasons": [f"offer {requested.get('@id')!r} is no longer in the catalogue"]}
+        else:
+            decision = decide(requested, catalogue_offer, dataset_id=neg.dataset_id or "", party=work.row.counterparty,
+                              claims=claims, now=work.now).to_dict()
+        work.audit_decision(decision)
+        if decision["effect"] != "permit":
+            work.record(neg.terminate(decision["code"], decision["reasons"]), reason="; ".join(decision["reasons"]))
+        elif self.settings["approval"] == "manual":
+            work.row.pending = "approval"
+        else:
+            self._provider_act(work, "agree")
+
+    def _provider_act(self, work: Work, action: str) -> None:
+        neg = work.neg
+        if neg.state.value in _TERMINAL:
+            return
+        if action == "offer":
+            offer = dict(neg.offer or {})
+            work.record(neg.counter_offer(offer))
+        elif action == "agree":
+            work.record(neg.agree(new_pid(), work.now))
+        elif action == "finalize":
+            work.record(neg.finalize())
+        elif action == "terminate":
+            work.record(neg.terminate("TERMINATED", ["terminated by the provider"]))
+
+    def _consumer_react(self, work: Work, event: str, *, previous_offer: dict[str, Any] | None) -> None:
+        neg, row = work.neg, work.row
+        if row.script:
+            script = script_for(CONSUMER_NEGOTIATION, row.script) or {}
+            for action in script.get(event, ()):
+                self._consumer_act(work, action)
+            return
+        if event == "on_offer":
+            from contracts import offer_matches
+            if previous_offer is not None and neg.offer is not None and offer_matches(previous_offer, neg.offer) \
+                    and previous_offer.get("@id") == neg.offer.get("@id"):
+                self._consumer_act(work, "accept")
+            else:
+                row.pending = "offer"   # an offer we did not ask for: the operator accepts or terminates
+        elif event == "on_agreement":
+            self._consumer_act(work, "verify")
+
+    def _consumer_act(self, work: Work, action: str) -> None:
+        neg = work.neg
+        if neg.state.value in _TERMINAL:
+            return
+        if action == "accept":
+            work.record(neg.accept())
+        elif action == "counter":
+            work.record(neg.counter_request(dict(neg.offer or {})))
+        elif action == "verify":
+            work.record(neg.verify())
+        elif action == "terminate":
+            work.record(neg.terminate("TERMINATED", ["terminated by the consumer"]))
+        work.row.pending = None
+
+    def _cancel_pending(self, work: Work) -> None:
+        """The peer ended the negotiation: what we had not delivered yet will never be wanted."""
+        for out in work.session.exec(select(OutboxRow).where(OutboxRow.negotiation_id == work.row.id,
+                                                             OutboxRow.status == "pending")).all():
+            out.status = "cancelled"
+            work.session.add(out)
+
+    # -- outbound: delivery (called by the sender's threads) ----------------------------------------------------
+    def _deliver(self, row_id: int) -> float | None:
+        """Deliver one outbox row we hold; returns a delay to retry after, or None when done."""
+        with self.node.session() as s:
+            out = s.get(OutboxRow, row_id)
+            if out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
+                return None
+            neg_row = s.get(NegotiationRow, out.negotiation_id)
+            counterparty = neg_row.counterparty if neg_row else ""
+            url, body, kind = out.url, json.loads(out.body), out.kind
+        from connector.peers import PeerError
+        try:
+            token = self.trust.self_issued_token(counterparty)
+            status, answer = self.trust.peers.request("POST", url, token=token, json=body)
+            error = None if 200 <= status < 300 else f"{kind} to {url}: peer answered {status}: {_short(answer)}"
+        except (PeerError, Exception) as e:   # noqa: BLE001 - any failure to reach the peer is retried
+            status, answer, error = None, None, f"{kind} to {url}: {e}"
+        if error is None and self.on_sent is not None:
+            self.on_sent(body)
+        failpoint("neg.after_send_before_ack")
+        return self._complete(row_id, status, answer, error)
+
+    def _complete(self, row_id: int, status: int | None, answer: Any, error: str | None) -> float | None:
+        follow: list[int] = []
+        delay: float | None = None
+        with self.node.session() as s:
+            out0 = s.get(OutboxRow, row_id)
+            if out0 is None:
+                return None
+            row = s.exec(select(NegotiationRow).where(NegotiationRow.id == out0.negotiation_id)
+                         .with_for_update()).first()
+            out = s.exec(select(OutboxRow).where(OutboxRow.id == row_id).with_for_update()).first()
+            if row is None or out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
+                return None
+            neg = load(row)
+            work = self._work(s, row, neg)
+            retryable = status is None or status >= 500 or status in RETRYABLE
+            if error is None:
+                out.status, out.last_error = "sent", None
+                out.attempts += 1
+                if out.initial:
+                    self._acknowledged(work, answer)
+            elif retryable and out.attempts + 1 < out.max_attempts:
+                out.attempts += 1
+                out.last_error = error[:4000]
+                delay = self.settings["retry_base"] * (2 ** (out.attempts - 1))
+                out.next_at = self.node.clock.now() + delay
+                out.lease_until = out.next_at + LEASE_SECONDS
+            else:
+                out.attempts += 1
+                out.status, out.last_error = "failed", error[:4000]
+                why = (f"delivery failed after {out.attempts} attempts: {error}" if retryable
+                       else f"the peer refused our message: {error}")
+                self._give_up(work, out, why)
+            s.add(out)
+            s.flush()
+            if delay is None:
+                follow = self._take_next(s, row.id or 0)
+            self._commit(s, work)
+        self._notify()
+        follow += work.delivered_ids
+        if follow:
+            self.sender.wake(follow)
+        return delay
+
+    def _acknowledged(self, work: Work, answer: Any) -> None:
+        try:
+            work.neg.acknowledged(answer if isinstance(answer, dict) else {})
+        except NegotiationError as e:
+            log.warning("acknowledgement of %s not understood: %s", work.neg.own_pid, e)
+            return
+        if work.neg.role is Role.CONSUMER and work.row.script:
+            script = script_for(CONSUMER_NEGOTIATION, work.row.script) or {}
+            for action in script.get("on_request", ()):
+                self._consumer_act(work, action)
+
+    def _give_up(self, work: Work, out: OutboxRow, why: str) -> None:
+        neg = work.neg
+        if out.kind == CN.TERMINATION.value or neg.state.value in _TERMINAL:
+            if neg.state is NegotiationState.FINALIZED and out.kind == CN.FINALIZED.value:
+                self._revoke(work, why)
+            return
+        self._cancel_pending(work)
+        if neg.peer_pid is None:
+            # never acknowledged: the peer does not know this negotiation; end it on our side only
+            old = neg.state
+            neg.state = NegotiationState.TERMINATED
+            neg.termination = {"by": neg.role.value, "code": "DELIVERY_FAILED", "reason": [why]}
+            work.record(Transition(CN.TERMINATION, neg.role, old, neg.state, {}, outbound=False), reason=why)
+            return
+        t = neg.terminate("DELIVERY_FAILED", [why])
+        work.record(t, reason=why)
+        if work.sends:
+            work.sends[-1].max_attempts = 1   # best effort: the peer is probably unreachable anyway
+
+    def _revoke(self, work: Work, why: str) -> None:
+        agreement = work.session.get(AgreementRow, work.row.agreement_id) if work.row.agreement_id else None
+        if agreement is not None and not agreement.revoked:
+            agreement.revoked, agreement.revoked_at, agreement.revoked_reason = True, work.now, why[:2000]
+            work.session.add(agreement)
+
+    def _take_next(self, s: Any, negotiation_id: int) -> list[int]:
+        """After a row completes, the next pending row of the same negotiation is ours to send (we hold the lock)."""
+        nxt = s.exec(select(OutboxRow).where(OutboxRow.negotiation_id == negotiation_id,
+                                             OutboxRow.status == "pending").order_by(OutboxRow.id)  # type: ignore
+                     .limit(1)).first()
+        if nxt is None:
+            return []
+        now = self.node.clock.now()
+        if nxt.lease_owner not in (None, self.sender.owner) and (nxt.lease_until or 0) > now:
+            return []
+        nxt.lease_owner, nxt.lease_until = self.sender.owner, now + LEASE_SECONDS
+        s.add(nxt)
+        return [nxt.id]
+
+    # -- management: consumer start, operator decisions ---------------------------------------------------------
+    def fetch_offer(self, provider: str, dataset_id: str, offer_id: str,
+                    provider_base: str | None = None) -> tuple[str, dict[str, Any], str]:
+        """The provider's dataset (``GET catalog/datasets/{id}``): its IRI, the offer named, the provider's base."""
+        from connector.peers import PeerError
+        base = (provider_base or (self.trust.peer_url(provider) + "/dsp/2025-1")).rstrip("/")
+        url = f"{base}/catalog/datasets/{quote(dataset_id, safe=':/')}"
+        try:
+            status, body = self.trust.peers.request("GET", url, token=self.trust.self_issued_token(provider))
+        except PeerError as e:
+            raise NegotiationFailure(f"cannot reach {provider}: {e}", 502) from None
+        if status != 200 or not isinstance(body, dict):
+            raise NegotiationFailure(f"{provider} answered {status} for dataset {dataset_id!r}: {_short(body)}",
+                                     502 if status >= 500 else 404)
+        offers = body.get("hasPolicy") or []
+        offer = next((o for o in offers if isinstance(o, dict) and o.get("@id") == offer_id), None)
+        if offer is None:
+            known = ", ".join(repr(o.get("@id")) for o in offers if isinstance(o, dict)) or "none"
+            raise NegotiationFailure(f"dataset {dataset_id!r} of {provider} has no offer {offer_id!r} "
+                                     f"(offers: {known})", 404)
+        return body.get("@id") or dataset_id, offer, base
+
+    def start(self, provider: str, dataset_id: str, offer_id: str, *, offer: dict[str, Any] | None = None,
+              provider_base: str | None = None, script: str | None = None) -> dict[str, Any]:
+        """Consumer: request ``offer_id`` of ``dataset_id`` from ``provider``; returns the negotiation's summary."""
+        self._ensure_audit()
+        if offer is None:
+            dataset_iri, offer, base = self.fetch_offer(provider, dataset_id, offer_id, provider_base)
+        else:
+            dataset_iri = dataset_id
+            base = (provider_base or (self.trust.peer_url(provider) + "/dsp/2025-1")).rstrip("/")
+        message_offer = offer_for_request(offer, dataset_iri)
+        neg, t = Negotiation.start_request(consumer_pid=new_pid(), offer=message_offer,
+                                           callback_address=self.node.dsp_base, provider_id=provider,
+                                           consumer_id=self.node.did, provider_address=base)
+        now = self.node.clock.utcnow()
+        with self.node.session() as s:
+            row = NegotiationRow(role=neg.role.value, own_pid=neg.own_pid, counterparty=provider,
+                                 peer_address=base, dataset_id=dataset_iri, offer_id=offer.get("@id"),
+                                 state=neg.state.value, record="{}", created_at=now, updated_at=now,
+                                 script=script or self._script_key(CONSUMER_NEGOTIATION, dataset_iri))
+            s.add(row)
+            s.flush()
+            work = self._work(s, row, neg)
+            work.record(t)
+            self._commit(s, work)
+            summary = self.summary(row)
+        failpoint("neg.consumer.after_start_commit")
+        self._after_commit(work)
+        return summary
+
+    def _operate(self, pid: str, fn: Callable[[Work], None]) -> dict[str, Any]:
+        self._ensure_audit()
+        with self.node.session() as s:
+            row = find_row(s, pid)
+            if row is None:
+                raise NegotiationFailure(f"no negotiation {pid!r}", 404)
+            work = self._work(s, row, load(row))
+            try:
+                fn(work)
+            except NegotiationError as e:
+                raise NegotiationFailure("; ".join(e.reasons), 409) from None
+            self._commit(s, work)
+            summary = self.summary(row)
+        self._after_commit(work)
+        return summary
+
+    def approve(self, pid: str) -> dict[str, Any]:
+        """Provider, manual approval: grant the agreement the policy already allowed."""
+        def run(w: Work) -> None:
+            if w.neg.role is not Role.PROVIDER or w.row.pending != "approval":
+                raise NegotiationFailure(f"negotiation {pid!r} is not waiting for approval", 409)
+            w.row.pending = None
+            w.record(w.neg.agree(new_pid(), w.now), reason="approved by the operator")
+        return self._operate(pid, run)
+
+    def reject(self, pid: str, reason: str) -> dict[str, Any]:
+        """Provider, manual approval: refuse with a reason the consumer receives."""
+        reason = (reason or "").strip() or "refused by the provider's operator"
+
+        def run(w: Work) -> None:
+            if w.neg.role is not Role.PROVIDER or w.row.pending != "approval":
+                raise NegotiationFailure(f"negotiation {pid!r} is not waiting for approval", 409)
+            w.row.pending = None
+            w.audit_decision({"effect": "deny", "code": "REJECTED_BY_OPERATOR", "reasons": [reason], "details": []})
+            w.record(w.neg.terminate("REJECTED", [reason]), reason=reason)
+        return self._operate(pid, run)
+
+    def accept(self, pid: str) -> dict[str, Any]:
+        """Consumer: accept the offer on the table (e.g. a provider-initiated one)."""
+        def run(w: Work) -> None:
+            if w.neg.role is not Role.CONSUMER or w.neg.state is not NegotiationState.OFFERED:
+                raise NegotiationFailure(f"negotiation {pid!r} has no offer to accept", 409)
+            w.record(w.neg.accept())
+            w.row.pending = None
+        return self._operate(pid, run)
+
+    def terminate(self, pid: str, reason: str) -> dict[str, Any]:
+        """Either side, any non-terminal state, with a reason the peer receives."""
+        reason = (reason or "").strip() or "terminated by the operator"
+
+        def run(w: Work) -> None:
+            if w.neg.state.value in _TERMINAL:
+                raise NegotiationFailure(f"negotiation {pid!r} is already {w.neg.state.value}", 409)
+            if w.neg.peer_pid is None:
+                raise NegotiationFailure("the provider has not acknowledged the request yet; try again", 409)
+            self._cancel_pending(w)
+            w.record(w.neg.terminate("TERMINATED", [reason]), reason=reason)
+        return self._operate(pid, run)
+
+    # -- views --------------------------------------------------------------------------------------------------
+    def state(self, pid: str, caller_did: str) -> tuple[int, dict[str, Any]]:
+        """``GET /negotiations/<pid>``: the ContractNegotiation, or 404 for unknown or foreign processes."""
+        with self.node.session() as s:
+            row = find_row(s, pid, lock=False)
+        if row is None or row.counterparty != caller_did:
+            return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"])
+        return 200, load(row).state_message()
+
+    def summary(self, row: NegotiationRow) -> dict[str, Any]:
+        neg = load(row)
+        decision = json.loads(row.decision) if row.decision else None
+        if decision:
+            decision = {k: decision[k] for k in ("effect", "code", "reasons") if k in decision}
+        return {"pid": row.own_pid, "role": row.role, "state": row.state, "counterparty": row.counterparty,
+                "provider_pid": neg.provider_pid, "consumer_pid": neg.consumer_pid, "dataset": row.dataset_id,
+                "offer": row.offer_id, "pending": row.pending, "reason": row.reason, "decision": decision,
+                "agreement": neg.agreement.to_json() if neg.agreement else None,
+                "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+
+    def get(self, pid: str) -> dict[str, Any] | None:
+        with self.node.session() as s:
+            row = find_row(s, pid, lock=False)
+            return self.summary(row) if row else None
+
+    def list(self, *, role: str | None = None, state: str | None = None, pending: bool | None = None,
+             limit: int = 200) -> list[dict[str, Any]]:
+        from .store import rows_for
+        with self.node.session() as s:
+            return [self.summary(r) for r in rows_for(s, role=role, state=state, pending=pending, limit=limit)]
+
+    def agreements(self) -> list[dict[str, Any]]:
+        with self.node.session() as s:
+            rows = s.exec(select(AgreementRow).order_by(AgreementRow.finalized_at)).all()  # type: ignore[arg-type]
+        return [agreement_json(r) for r in rows]
+
+    def agreement(self, agreement_id: str) -> dict[str, Any] | None:
+        with self.node.session() as s:
+            row = s.get(AgreementRow, agreement_id)
+        return agreement_json(row) if row else None
+
+
+def agreement_json(r: AgreementRow) -> dict[str, Any]:
+    return {"id": r.id, "role": r.role, "provider": r.provider, "consumer": r.consumer, "dataset": r.dataset_id,
+            "offer": r.offer_id, "policy": json.loads(r.policy), "signed_at": r.signed_at.isoformat(),
+            "finalized_at": r.finalized_at.isoformat(), "revoked": r.revoked, "revoked_reason": r.revoked_reason}
+
+
+def _pids(message: Any) -> tuple[str | None, str | None]:
+    if not isinstance(message, dict):
+        return None, None
+    p, c = message.get("providerPid"), message.get("consumerPid")
+    return (p if isinstance(p, str) else None), (c if isinstance(c, str) else None)
+
+
+def _short(body: Any) -> str:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
+    return text[:300]
+

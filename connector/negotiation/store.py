@@ -1,0 +1,215 @@
+"""Reading and writing negotiation rows inside one transaction, with the audit entry of every change.
+
+Every change follows the same path: lock the negotiation's row, rebuild the sans-IO :class:`contracts.Negotiation`
+from it, apply messages, then write the row, the outbox rows of the messages to send and the audit entries, and
+commit once. A refused message raises before anything is written, so the rollback leaves the state untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from connector.audit import append, init_log
+from connector.audit.log import AuditError, head
+from contracts import CN, Negotiation, NegotiationState, Role, Transition
+
+from .records import AgreementRow, NegotiationRow, OutboxRow
+
+__all__ = ["Work", "pid_candidates", "find_row", "new_pid", "audit_origin", "ensure_audit_log", "message_url"]
+
+_PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
+                      CN.TERMINATION: "termination"}
+_PATHS_TO_PROVIDER = {CN.REQUEST: "request", CN.ACCEPTED: "events", CN.VERIFICATION: "agreement/verification",
+                      CN.TERMINATION: "termination"}
+
+
+def new_pid() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def pid_candidates(pid: str) -> list[str]:
+    """Our pids are ``urn:uuid:`` IRIs; peers may send the bare UUID (the conformance kit does)."""
+    out = [pid]
+    try:
+        bare = str(uuid.UUID(pid[9:] if pid.lower().startswith("urn:uuid:") else pid))
+    except ValueError:
+        return out
+    for alt in (f"urn:uuid:{bare}", bare):
+        if alt not in out:
+            out.append(alt)
+    return out
+
+
+def find_row(session: Session, pid: str, *, lock: bool = True) -> NegotiationRow | None:
+    query = select(NegotiationRow).where(NegotiationRow.own_pid.in_(pid_candidates(pid)))  # type: ignore[attr-defined]
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def message_url(neg: Negotiation, kind: CN, initial: bool) -> str:
+    """Where a message of ``kind`` goes: the peer's base (its callback address) plus the DSP path."""
+    base = (neg.peer_address or "").rstrip("/")
+    if initial:
+        return base + ("/negotiations/request" if kind is CN.REQUEST else "/negotiations/offers")
+    if neg.role is Role.PROVIDER:
+        return f"{base}/negotiations/{neg.consumer_pid}/{_PATHS_TO_CONSUMER[kind]}"
+    return f"{base}/negotiations/{neg.provider_pid}/{_PATHS_TO_PROVIDER[kind]}"
+
+
+def audit_origin(node: Any) -> str:
+    host = node.public_url.split("://", 1)[-1].split("/", 1)[0]
+    return f"{host}/audit/v1"
+
+
+def ensure_audit_log(node: Any) -> None:
+    """The node's log head exists (created with this node's origin if nobody created it before)."""
+    with node.session() as s, s.begin():
+        try:
+            head(s)
+        except AuditError:
+            init_log(s, audit_origin(node))
+
+
+@dataclass
+class Work:
+    """One transaction on one negotiation: what changed, what to send, what to record."""
+
+    node: Any
+    session: Session
+    row: NegotiationRow
+    neg: Negotiation
+    now: datetime
+    sends: list[OutboxRow] = field(default_factory=list)
+    delivered_ids: list[int] = field(default_factory=list)
+
+    # -- changes ------------------------------------------------------------------------------------------------
+    def record(self, t: Transition, *, reason: str | None = None) -> None:
+        """Audit a transition; queue it in the outbox when it is ours to send."""
+        if t.duplicate:
+            return
+        process: dict[str, Any] = {"kind": "negotiation", "state_from": t.old_state.value if t.old_state else None,
+                                   "state_to": t.new_state.value, "dsp_message": t.kind.value}
+        for key, value in (("consumer_pid", self.neg.consumer_pid), ("provider_pid", self.neg.provider_pid)):
+            if value:
+                process[key] = value
+        if reason:
+            process["reason"] = reason[:2000]
+        elif t.kind is CN.TERMINATION and t.message.get("reason"):
+            process["reason"] = "; ".join(map(str, t.message["reason"]))[:2000]
+        body: dict[str, Any] = {"actor": {"did": self.node.did, "role": self.neg.role.value.lower()},
+                                "counterparty": {"did": self.row.counterparty},
+                                "process": process}
+        if self.neg.dataset_id:
+            body["dataset"] = {"id": self.neg.dataset_id[:2048]}
+        if self.neg.agreement is not None:
+            body["agreement"] = {"id": self.neg.agreement.id}
+        append(self.session, "negotiation.state_changed", body, self.now)
+        if t.outbound:
+            initial = t.old_state is None
+            self.sends.append(OutboxRow(negotiation_id=self.row.id or 0, kind=t.kind.value,
+                                        url=message_url(self.neg, t.kind, initial),
+                                        body=json.dumps(t.message, separators=(",", ":")), initial=initial,
+                                        next_at=self.node.clock.now(), created_at=self.now))
+        if t.new_state is NegotiationState.TERMINATED:
+            self.row.reason = process.get("reason") or self.row.reason
+
+    def audit_decision(self, decision: dict[str, Any]) -> None:
+        body = {"actor": {"did": self.node.did, "role": self.neg.role.value.lower()},
+                "counterparty": {"did": self.row.counterparty},
+                "process": {"kind": "negotiation", "provider_pid": self.neg.provider_pid or "",
+                            "consumer_pid": self.neg.consumer_pid or ""},
+                "decision": {"effect": decision["effect"], "reason_code": decision["code"],
+                             "reasons": [str(r)[:2000] for r in decision["reasons"]][:50],
+                             "evaluator": "policies", "point": "negotiation"}}
+        if self.neg.dataset_id:
+            body["dataset"] = {"id": self.neg.dataset_id[:2048]}
+        append(self.session, "policy.decision", body, self.now)
+        self.row.decision = json.dumps(decision, ensure_ascii=False, default=str)
+
+    def finalize_agreement(self) -> AgreementRow:
+        """Keep the agreement once the negotiation is FINALIZED (both sides), with its audit entry."""
+        a = self.neg.agreement
+        assert a is not None
+        existing = self.session.get(AgreementRow, a.id)
+        if existing is not None:
+            return existing
+        row = AgreementRow(id=a.id, negotiation_id=self.row.id or 0, role=self.neg.role.value, provider=a.assigner,
+                           consumer=a.assignee, dataset_id=a.target, offer_id=self.row.offer_id,
+                           policy=json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False),
+                           signed_at=a.timestamp, finalized_at=self.now, revoked=False)
+        self.session.add(row)
+        self.row.agreement_id = a.id
+        import hashlib
+        policy_json = a.to_json()
+        append(self.session, "agreement.finalized", {
+            "actor": {"did": self.node.did, "role": self.neg.role.value.lower()},
+            "counterparty": {"did": self.row.counterparty},
+            "process": {"kind": "negotiation", "provider_pid": self.neg.provider_pid or "",
+                        "consumer_pid": self.neg.consumer_pid or "", "state_to": "FINALIZED"},
+            "agreement": {"id": a.id, "offer_id": self.row.offer_id or "", "policy": policy_json,
+                          "policy_sha256": hashlib.sha256(json.dumps(policy_json, sort_keys=True).encode())
+                          .hexdigest()},
+            "dataset": {"id": a.target[:2048]}}, self.now)
+        return row
+
+    # -- writing ------------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the row and the outbox rows (not committed: the caller commits)."""
+        neg, row = self.neg, self.row
+        row.state = neg.state.value
+        row.peer_pid = neg.peer_pid
+        row.peer_address = neg.peer_address
+        row.dataset_id = neg.dataset_id
+        if neg.offer is not None and neg.offer.get("@id"):
+            row.offer_id = neg.offer["@id"]
+        row.record = json.dumps(neg.to_dict(), separators=(",", ":"), default=str)
+        row.updated_at = self.now
+        if neg.state is NegotiationState.FINALIZED and neg.agreement is not None:
+            self.finalize_agreement()
+        if neg.state.value in ("FINALIZED", "TERMINATED"):
+            row.pending = None
+        self.session.add(row)
+        self.session.flush()
+        if self.sends:
+            busy = self.session.exec(select(OutboxRow.id).where(
+                OutboxRow.negotiation_id == row.id, OutboxRow.status == "pending").limit(1)).first()
+            for i, out in enumerate(self.sends):
+                out.negotiation_id = row.id or 0
+                self.session.add(out)
+            self.session.flush()
+            if busy is None:   # nothing earlier in flight: the first new row is ours to deliver right away
+                first = self.sends[0]
+                first.lease_owner = self.node_owner
+                first.lease_until = self.node.clock.now() + LEASE_SECONDS
+                self.session.add(first)
+                self.delivered_ids.append(first.id or 0)
+
+    node_owner: str = ""
+
+
+LEASE_SECONDS = 60.0
+
+
+def load(row: NegotiationRow) -> Negotiation:
+    return Negotiation.from_dict(json.loads(row.record))
+
+
+def rows_for(session: Session, *, role: str | None = None, state: str | None = None,
+             pending: bool | None = None, limit: int = 200) -> Iterator[NegotiationRow]:
+    q = select(NegotiationRow)
+    if role:
+        q = q.where(NegotiationRow.role == role.upper())
+    if state:
+        q = q.where(NegotiationRow.state == state.upper())
+    if pending is True:
+        q = q.where(or_(NegotiationRow.pending.is_not(None)))  # type: ignore[union-attr]
+    q = q.order_by(NegotiationRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    yield from session.exec(q).all()

@@ -1,0 +1,87 @@
+"""DSP 2025-1 contract negotiation endpoints, both sides, under ``/dsp/2025-1`` (dsp.md §3, N1–N12).
+
+Provider: ``POST /negotiations/request`` (201), ``GET /negotiations/<pid>``, ``POST /negotiations/<pid>/request|
+events|agreement/verification|termination``. Consumer (our callback address is our DSP base):
+``POST /negotiations/offers`` (201), ``GET /negotiations/<pid>``, ``POST /negotiations/<pid>/offers|agreement|
+events|termination``. Our pids are unique on the node, so the record named by ``<pid>`` says which side we play.
+
+Every request is authenticated first; a refused token or a caller who is not the process's counter-party gets 404
+(never 401/403, dsp.md §8). The body is schema-checked before any lookup; a refused message changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+
+from connector.errors import negotiation_error
+
+bp = Blueprint("negotiations", __name__)
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    app: Flask = state.app
+    from connector.negotiation import NegotiationService
+    app.config["NEGOTIATIONS"] = NegotiationService(app.config["NODE"], app.config["TRUST"],
+                                                  catalog=app.config.get("CATALOG"))
+
+    @app.before_request
+    def _start_sender() -> None:  # cheap after the first request of the process: one pid comparison
+        app.config["NEGOTIATIONS"].start_sender()
+
+
+def _service() -> Any:
+    return current_app.config["NEGOTIATIONS"]
+
+
+@bp.before_request
+def _authenticate():  # type: ignore[no-untyped-def]
+    trust = current_app.config["TRUST"]
+    from connector.identity import IdentityError
+    try:
+        g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
+    except IdentityError as e:
+        trust.record_denial(request.path, e)
+        return negotiation_error(404, "NOT_FOUND", ["not found"])
+    return None
+
+
+def _answer(result: tuple[int, dict[str, Any]]):  # type: ignore[no-untyped-def]
+    status, body = result
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+def _body() -> Any:
+    return request.get_json(silent=True, force=True)
+
+
+@bp.post("/negotiations/request")
+def initial_request():  # type: ignore[no-untyped-def]
+    from contracts import Role
+    return _answer(_service().receive_initial(_body(), g.caller, as_role=Role.PROVIDER))
+
+
+@bp.post("/negotiations/offers")
+def initial_offer():  # type: ignore[no-untyped-def]
+    from contracts import Role
+    return _answer(_service().receive_initial(_body(), g.caller, as_role=Role.CONSUMER))
+
+
+@bp.get("/negotiations/<pid>")
+def negotiation_state(pid: str):  # type: ignore[no-untyped-def]
+    return _answer(_service().state(pid, g.caller.did))
+
+
+def _message(endpoint: str):  # type: ignore[no-untyped-def]
+    def view(pid: str):  # type: ignore[no-untyped-def]
+        return _answer(_service().receive(pid, endpoint, _body(), g.caller))
+    view.__name__ = "message_" + endpoint.replace("/", "_")
+    return view
+
+
+for _endpoint in ("request", "events", "agreement/verification", "termination", "offers", "agreement"):
+    bp.add_url_rule(f"/negotiations/<pid>/{_endpoint}", view_func=_message(_endpoint), methods=["POST"])
