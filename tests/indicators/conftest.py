@@ -107,7 +107,7 @@ def generated(tmp_path_factory) -> dict[str, Path]:
         from hub.generate.campsites import generate_campsites
     except ImportError:  # pragma: no cover - the generator ships with the hub
         pytest.skip("hub.generate.campsites is not available")
-    res = generate_campsites(out, campsites=40, season=2025, snapshot=SNAPSHOT, seed=3)
+    res = generate_campsites(out, campsites=6, season=2025, snapshot=SNAPSHOT, seed=3)
     return {k: Path(v) for k, v in res.files.items()}
 
 
@@ -129,4 +129,5 @@ def spark():
         pytest.skip(f"Spark tests skipped: {reason}")
     from hub.indicators import spark_session
 
+    os.environ.setdefault("PASSERELLE_SPARK_PARTITIONS", "1")  # tiny data: one shuffle partition is fastest
     return spark_session()
