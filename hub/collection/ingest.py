@@ -152,14 +152,10 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, report: R
             hasher.append(_HashingReader(raw))
             return hasher[0]
 
-        unnumbered: list[tuple[str, str]] = []
+        malformed: list[tuple[int | None, str, str]] = []
 
         def bad_row(number: int | None, reason: str, text: str) -> None:
-            if number is None:  # the parallel parser does not know it: found after the pass
-                unnumbered.append((text, reason))
-                return
-            v.report.add([Problem(number, None, None, "column_count", f"{reason} (truncated or shifted line)")],
-                         {"column_count": 1})
+            malformed.append((number, reason, text))  # called from the reading thread: merged below
 
         try:
             for batch, is_typed in prefetch(csv_batches(path, schema, header, delim, typed, limits, bad_row, wrap)):
@@ -168,8 +164,13 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, report: R
                 out = v.check(batch, is_typed)
                 if out is not None:
                     write(out)
-            if unnumbered:
-                _number_bad_lines(path, unnumbered, v.report)
+            if malformed:
+                numbered = [(n, r) for n, r, _ in malformed if n is not None]
+                v.report.add([Problem(n, None, None, "column_count", f"{r} (truncated or shifted line)")
+                              for n, r in numbered], {"column_count": len(numbered)} if numbered else {})
+                unnumbered = [(t, r) for n, r, t in malformed if n is None]
+                if unnumbered:  # the parallel parser does not know line numbers: found by a scan
+                    _number_bad_lines(path, unnumbered, v.report)
             return v, hasher[0].h.hexdigest() if hasher else None
         except pa.ArrowInvalid as e:
             msg = str(e)
