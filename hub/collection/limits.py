@@ -20,7 +20,7 @@ class Refused(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 2 * 1024**3 - 1  # a 2 GiB upload is refused
+    max_bytes: int = 2 * 1024**3  # files must be smaller: a 2 GiB upload is refused
     max_rows: int = 50_000_000
     max_columns: int = 64
     max_cell_chars: int = 256
@@ -53,9 +53,9 @@ def check_file_name(name: str) -> str:
 
 def check_size(path: str | os.PathLike, limits: Limits) -> int:
     size = os.stat(path).st_size
-    if size > limits.max_bytes:
-        raise Refused("size", f"the file is {size / 1e9:.2f} GB; the limit is {limits.max_bytes / 1e9:.2f} GB. "
-                              "Split it by week or send Parquet")
+    if size >= limits.max_bytes:
+        raise Refused("size", f"the file is {size / 2**30:.2f} GiB; files must be under "
+                              f"{limits.max_bytes / 2**30:g} GiB. Split it by week or send Parquet")
     if size == 0:
         raise Refused("truncated", "the file is empty")
     return size

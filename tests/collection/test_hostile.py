@@ -123,7 +123,7 @@ def test_two_gigabyte_upload_is_refused_before_reading(kit, tmp_path, dirs):
     with open(big, "wb") as f:
         f.write(b"snapshot_date\n")
         f.truncate(2 * 1024**3)  # sparse: no disk used
-    doc = refused(run(big, dirs), "size", ["2.15 GB", "limit"], kit, dirs)
+    doc = refused(run(big, dirs), "size", ["2.00 GiB", "under 2 GiB"], kit, dirs)
     assert doc["kept_file"] is None  # the oversized file is not copied into quarantine
 
 
