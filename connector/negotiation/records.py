@@ -36,6 +36,7 @@ class NegotiationRow(SQLModel, table=True):
     pending: Optional[str] = Field(default=None, max_length=32)   # "approval": waits for the operator
     script: Optional[str] = Field(default=None, max_length=64)    # conformance-kit script id (test nodes only)
     record: str = Field(sa_column=Column("record", Text, nullable=False))        # Negotiation.to_dict() as JSON
+    received: Optional[str] = Field(default=None, sa_column=Column("received", Text, nullable=True))  # fingerprints
     decision: Optional[str] = Field(default=None, sa_column=Column("decision", Text, nullable=True))
     reason: Optional[str] = Field(default=None, sa_column=Column("reason", Text, nullable=True))
     agreement_id: Optional[str] = Field(default=None, max_length=512)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("pending", sa.String(32), nullable=True),
         sa.Column("script", sa.String(64), nullable=True),
         sa.Column("record", sa.Text, nullable=False),
+        sa.Column("received", sa.Text, nullable=True),
         sa.Column("decision", sa.Text, nullable=True),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("agreement_id", sa.String(512), nullable=True),
