@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable, Sequence
 
-__all__ = ["ProofError", "leaf_hash", "node_hash", "EMPTY_ROOT", "CompactRange", "MerkleTree", "root_of",
+__all__ = ["ProofError", "leaf_hash", "node_hash", "EMPTY_ROOT", "CompactRange", "MerkleTree", "root_of", "fold",
            "inclusion_proof", "consistency_proof", "verify_inclusion", "verify_consistency",
            "root_from_inclusion_proof"]
 
@@ -71,18 +71,35 @@ class CompactRange:
         stack.append(h)
         self.size += 1
 
+    def append_subtree(self, root: bytes, height: int) -> None:
+        """Append a whole perfect subtree of 2^height leaves; the range's size must be a multiple of it."""
+        if self.size & ((1 << height) - 1):
+            raise ValueError(f"a subtree of 2^{height} leaves cannot start at {self.size}")
+        h = root
+        units = self.size >> height
+        stack = self._hashes
+        while units & 1:
+            h = _sha256(_NODE + stack.pop() + h).digest()
+            units >>= 1
+        stack.append(h)
+        self.size += 1 << height
+
     def extend(self, leaves: Iterable[bytes]) -> None:
         for leaf in leaves:
             self.append(leaf)
 
     def root(self) -> bytes:
-        stack = self._hashes
-        if not stack:
-            return EMPTY_ROOT
-        h = stack[-1]
-        for left in reversed(stack[:-1]):
-            h = _sha256(_NODE + left + h).digest()
-        return h
+        return fold(self._hashes)
+
+
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """The root of a tree given its compact range (perfect subtree roots, left to right)."""
+    if not hashes:
+        return EMPTY_ROOT
+    h = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        h = _sha256(_NODE + left + h).digest()
+    return h
 
 
 def root_of(leaves: Iterable[bytes]) -> bytes:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+from array import array
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -36,12 +37,12 @@ from typing import Any, Iterable, Iterator, Sequence
 from .bundle import FILES, MANIFEST, BundleError, BundleReader, parse_manifest
 from .checkpoint import verify_checkpoint
 from .entry import LineParser, entry_problems
-from .merkle import CompactRange, ProofError, leaf_hash, root_from_inclusion_proof, verify_consistency
+from .merkle import CompactRange, ProofError, fold, leaf_hash, root_from_inclusion_proof, verify_consistency
 from .note import COSIGNATURE_V1, ED25519, NoteError, NoteVerifier, parse_note, parse_vkey
 
 __all__ = ["Finding", "Report", "verify_bundle", "load_trusted_keys"]
 
-_CHUNK = 20000
+_CHUNK = 1 << 14  # a power of two: chunks are perfect subtrees
 _PARALLEL_FROM = 50000
 _CAP = 20  # findings kept per code; the count of the rest is reported
 
@@ -141,32 +142,53 @@ def load_trusted_keys(paths: Iterable[str | Path]) -> list[NoteVerifier]:
 
 @dataclass
 class _Chunk:
-    """What the main process needs from a run of lines checked in a worker: small, cheap to send back."""
+    """What the main process needs from a run of lines checked in a worker: small, cheap to send back.
 
-    leaves: bytes  # 32 bytes per line
-    seqs: list[int | None]
+    A chunk starts at a multiple of its (power of two) length, so its leaves form perfect subtrees that sit at the
+    same place in the whole tree: the worker hashes them and the main process only joins chunk roots."""
+
+    start: int
+    count: int
+    seqs: array  # "q" array, -1 where the line has no usable seq
     first_prev: str | None  # prev_leaf_hash of the first line, to link with the chunk before
-    bad_links: set[int]  # lines (after the first) whose prev_leaf_hash is not the hash of the line before
+    last_leaf: bytes
+    irregular: list[tuple[int, int, int]]  # (line, previous seq, seq) where seq != previous + 1 inside the chunk
+    breaks: list[int]  # lines whose seq follows on but whose prev_leaf_hash is not the line before's hash
     ts_drops: list[int]  # lines timestamped before the line before
     first_ts: str | None
     last_ts: str | None
+    partials: dict[int, list[bytes]]  # checkpoint size inside the chunk -> compact range of [start, size)
+    edge: list[bytes]  # compact range of the whole chunk (one hash when the chunk is full)
+    leaves: bytes  # 32 bytes per line, only when asked (selections need them for inclusion proofs)
     problems: list[tuple[int, str, str]]
 
 
-def _check_lines(lines: Sequence[bytes], origin: str | None) -> _Chunk:
+def _check_lines(lines: Sequence[bytes], origin: str | None, start: int = 0, targets: Sequence[int] = (),
+                 keep_leaves: bool = False) -> _Chunk:
     parser = LineParser()
+    edge = CompactRange()
+    push = edge.append
+    wanted = {t - start for t in targets if start < t <= start + len(lines)}
+    partials: dict[int, list[bytes]] = {}
     leaves = bytearray()
-    seqs: list[int | None] = []
-    bad_links: set[int] = set()
+    seqs = array("q")
+    irregular: list[tuple[int, int, int]] = []
+    breaks: list[int] = []
     ts_drops: list[int] = []
     problems: list[tuple[int, str, str]] = []
     first_prev: str | None = None
     first_ts: str | None = None
     last_ts = ""
     prev_hex = ""
+    prev_seq = -1
+    leaf = b""
     for i, line in enumerate(lines):
         leaf = leaf_hash(line)
-        leaves += leaf
+        push(leaf)
+        if keep_leaves:
+            leaves += leaf
+        if i + 1 in wanted:
+            partials[start + i + 1] = edge.hashes
         try:
             entry, is_jcs = parser.parse(line)
         except (ValueError, RecursionError):
@@ -175,16 +197,22 @@ def _check_lines(lines: Sequence[bytes], origin: str | None) -> _Chunk:
         if type(entry) is not dict:
             if entry is not None:
                 problems.append((i, "ENTRY_SCHEMA", "is not a JSON object"))
-            seqs.append(None)
+            seqs.append(-1)
+            prev_seq = -1
             prev_hex = leaf.hex()
             continue
         seq = entry.get("seq")
-        seqs.append(seq if type(seq) is int else None)
+        seq = seq if type(seq) is int and 0 <= seq < 2 ** 62 else -1
+        seqs.append(seq)
         prev = entry.get("prev_leaf_hash")
         if i == 0:
             first_prev = prev if isinstance(prev, str) else None
-        elif prev != prev_hex:
-            bad_links.add(i)
+        elif seq >= 0 and prev_seq >= 0:
+            if seq != prev_seq + 1:
+                irregular.append((i, prev_seq, seq))
+            elif prev != prev_hex:
+                breaks.append(i)
+        prev_seq = seq
         prev_hex = leaf.hex()
         ts = entry.get("ts")
         if isinstance(ts, str):
@@ -200,7 +228,8 @@ def _check_lines(lines: Sequence[bytes], origin: str | None) -> _Chunk:
             problems.append((i, "ENTRY_SCHEMA", "breaks the entry schema: " + "; ".join(bad[:5])))
         if origin is not None and entry.get("origin") != origin:
             problems.append((i, "ENTRY_ORIGIN", f"belongs to log {entry.get('origin')!r}, not {origin!r}"))
-    return _Chunk(bytes(leaves), seqs, first_prev, bad_links, ts_drops, first_ts, last_ts or None, problems)
+    return _Chunk(start, len(lines), seqs, first_prev, leaf, irregular, breaks, ts_drops, first_ts, last_ts or None,
+                  partials, edge.hashes, bytes(leaves), problems)
 
 
 def _chunks(f: Any, digest: Any) -> Iterator[list[bytes]]:
@@ -215,16 +244,21 @@ def _chunks(f: Any, digest: Any) -> Iterator[list[bytes]]:
         yield chunk
 
 
-def _checked(chunks: Iterator[list[bytes]], origin: str | None, workers: int) -> Iterator[_Chunk]:
+def _checked(chunks: Iterator[list[bytes]], origin: str | None, workers: int, targets: Sequence[int],
+             keep_leaves: bool) -> Iterator[_Chunk]:
+    start = 0
     if workers <= 1:
-        for chunk in chunks:
-            yield _check_lines(chunk, origin)
+        for lines in chunks:
+            yield _check_lines(lines, origin, start, targets, keep_leaves)
+            start += len(lines)
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_check_lines, chunk, origin))
+        for lines in chunks:
+            mine = [t for t in targets if start < t <= start + len(lines)]
+            pending.append(pool.submit(_check_lines, lines, origin, start, mine, keep_leaves))
+            start += len(lines)
             if len(pending) >= workers * 2:
                 yield pending.popleft().result()
         while pending:
@@ -383,9 +417,10 @@ def _verify(reader: BundleReader, report: Report, out: _Findings, trusted_keys: 
     digest = hashlib.sha256()
     with reader.open("entries.jsonl") as f:
         if full:
-            _entries_full(_checked(_chunks(f, digest), origin, workers), sizes, roots, report, out)
+            _entries_full(_checked(_chunks(f, digest), origin, workers, sizes, False), sizes, roots, report, out)
         else:
-            _entries_selected(_checked(_chunks(f, digest), origin, workers), sizes, roots, inclusion, report, out)
+            _entries_selected(_checked(_chunks(f, digest), origin, workers, (), True), sizes, roots, inclusion, report,
+                              out)
     digests["entries.jsonl"] = digest.hexdigest()
 
     # manifest digests and counts
@@ -410,67 +445,80 @@ def _verify(reader: BundleReader, report: Report, out: _Findings, trusted_keys: 
 
 def _entries_full(results: Iterator[_Chunk], sizes: list[int], roots: dict[int, bytes], report: Report,
                   out: _Findings) -> None:
-    compact = CompactRange()
-    append = compact.append
-    targets = deque(s for s in sizes if s > 0)
-    next_target = targets[0] if targets else -1
+    frontier = CompactRange()  # the tree's right edge over every chunk before the current one
+    pending = deque(s for s in sizes if s > 0)
     last_good = 0
     pos = 0
-    prev_seq: int | None = None
+    prev_seq = -1
     prev_leaf = b""
     last_ts = ""
     breaks: list[int] = []
     jumps: list[tuple[int, int | None, int]] = []  # (position, previous seq, seq) where seq != previous + 1
-    seen = bytearray()  # how many entries claim each seq (capped at 2), to tell missing from moved or duplicated
+    all_seqs: list[array] = []
     for chunk in results:
+        start = chunk.start
         for i, code, msg in chunk.problems:
-            out.error(code, f"entry {pos + i} {msg}", pos + i)
+            out.error(code, f"entry {start + i} {msg}", start + i)
         if chunk.first_ts is not None and chunk.first_ts < last_ts:
-            out.warn("TS_DECREASING", f"entry {pos} is timestamped before the entry before it", pos)
+            out.warn("TS_DECREASING", f"entry {start} is timestamped before the entry before it", start)
         for i in chunk.ts_drops:
-            out.warn("TS_DECREASING", f"entry {pos + i} is timestamped before the entry before it", pos + i)
+            out.warn("TS_DECREASING", f"entry {start + i} is timestamped before the entry before it", start + i)
         last_ts = chunk.last_ts or last_ts
-        leaves = chunk.leaves
-        bad_links = chunk.bad_links
-        for i, seq in enumerate(chunk.seqs):
-            leaf = leaves[32 * i:32 * i + 32]
-            if seq is not None:
-                if pos == 0:
-                    if seq != 0:
-                        jumps.append((0, None, seq))
-                elif prev_seq is not None and seq != prev_seq + 1:
-                    if len(jumps) < 1000:
-                        jumps.append((pos, prev_seq, seq))
-                elif prev_seq is not None and (i in bad_links if i else chunk.first_prev != prev_leaf.hex()):
-                    breaks.append(pos)
-                if seq < len(seen):
-                    if seen[seq] < 2:
-                        seen[seq] += 1
-                elif seq < 4 * pos + 1_000_000:
-                    seen.extend(bytes(seq + 1 - len(seen)))
-                    seen[seq] = 1
-            append(leaf)
-            pos += 1
-            prev_leaf = leaf
-            prev_seq = seq
-            if pos == next_target:
-                size = targets.popleft()
-                next_target = targets[0] if targets else -1
-                if compact.root() != roots[size]:
-                    out.error("ROOT_MISMATCH", f"entries {last_good} to {size - 1} do not hash to the root signed "
-                                               f"at size {size}", last_good, False)
-                else:
-                    last_good = size
+        # the link between this chunk and the one before
+        seq0 = chunk.seqs[0] if chunk.count else -1
+        if seq0 >= 0:
+            if start == 0:
+                if seq0 != 0:
+                    jumps.append((0, None, seq0))
+            elif prev_seq >= 0:
+                if seq0 != prev_seq + 1:
+                    jumps.append((start, prev_seq, seq0))
+                elif chunk.first_prev != prev_leaf.hex():
+                    breaks.append(start)
+        if len(jumps) < 1000:
+            jumps.extend((start + i, p, s) for i, p, s in chunk.irregular[:1000])
+        breaks.extend(start + i for i in chunk.breaks)
+        all_seqs.append(chunk.seqs)
+        # roots of the checkpoints that fall inside this chunk
+        while pending and pending[0] <= start + chunk.count:
+            size = pending.popleft()
+            if fold(frontier.hashes + chunk.partials[size]) != roots[size]:
+                out.error("ROOT_MISMATCH", f"entries {last_good} to {size - 1} do not hash to the root signed "
+                                           f"at size {size}", last_good, False)
+            else:
+                last_good = size
+        if chunk.count == _CHUNK:  # a full chunk is one perfect subtree
+            frontier.append_subtree(chunk.edge[0], _CHUNK.bit_length() - 1)
+        else:  # the last chunk: its subtrees are all smaller than any before it
+            frontier = CompactRange(start + chunk.count, frontier.hashes + chunk.edge)
+        pos = start + chunk.count
+        prev_seq = chunk.seqs[-1] if chunk.count else prev_seq
+        prev_leaf = chunk.last_leaf
     report.entries = pos
-    _report_jumps(jumps, seen, out)
+    if jumps:
+        _report_jumps(jumps, _seen(all_seqs, pos), out)
     _report_breaks(breaks, out)
-    if targets:
-        out.error("LOG_TRUNCATED", f"a checkpoint covers {targets[-1]} entries but the bundle ends after "
-                                   f"{pos}: entries {pos} to {targets[-1] - 1} were removed", pos)
+    if pending:
+        out.error("LOG_TRUNCATED", f"a checkpoint covers {pending[-1]} entries but the bundle ends after "
+                                   f"{pos}: entries {pos} to {pending[-1] - 1} were removed", pos)
     covered = sizes[-1] if sizes else 0
     if pos > covered:
         out.warn("ENTRY_UNCOVERED", f"entries {covered} to {pos - 1} come after the last checkpoint: no signature "
                                     "covers them", covered, False)
+
+
+def _seen(all_seqs: list[array], pos: int) -> bytearray:
+    """How many entries claim each seq (capped at 2), to tell a missing entry from a moved or duplicated one."""
+    seen = bytearray(pos + 1)
+    limit = 4 * pos + 1_000_000
+    for seqs in all_seqs:
+        for seq in seqs:
+            if 0 <= seq < limit:
+                if seq >= len(seen):
+                    seen.extend(bytes(seq + 1 - len(seen)))
+                if seen[seq] < 2:
+                    seen[seq] += 1
+    return seen
 
 
 def _report_jumps(jumps: list[tuple[int, int | None, int]], seen: bytearray, out: _Findings) -> None:
@@ -513,22 +561,24 @@ def _report_breaks(breaks: list[int], out: _Findings) -> None:
 def _entries_selected(results: Iterator[_Chunk], sizes: list[int], roots: dict[int, bytes],
                       inclusion: dict[int, tuple[int, list[bytes]]], report: Report, out: _Findings) -> None:
     count = 0
-    prev_seq: int | None = None
+    prev_seq = -1
     prev_leaf = b""
     covered = sizes[-1] if sizes else 0
     uncovered: int | None = None
     for chunk in results:
         for i, code, msg in chunk.problems:
-            out.error(code, f"entry at line {count + i + 1} {msg}", chunk.seqs[i])
+            seq = chunk.seqs[i]
+            out.error(code, f"entry at line {count + i + 1} {msg}", seq if seq >= 0 else None)
+        breaks = set(chunk.breaks)
         for i, seq in enumerate(chunk.seqs):
             leaf = chunk.leaves[32 * i:32 * i + 32]
             count += 1
-            if seq is None:
+            if seq < 0:
                 continue
-            if prev_seq is not None and seq <= prev_seq:
+            if prev_seq >= 0 and seq <= prev_seq:
                 out.error("ENTRY_SEQ", f"entry {seq} comes after entry {prev_seq}: entries out of order", seq)
-            elif prev_seq is not None and seq == prev_seq + 1 and (
-                    i in chunk.bad_links if i else chunk.first_prev != prev_leaf.hex()):
+            elif prev_seq >= 0 and seq == prev_seq + 1 and (
+                    i in breaks if i else chunk.first_prev != prev_leaf.hex()):
                 out.error("ENTRY_ALTERED", f"entries {prev_seq} and {seq} do not chain: one was altered", prev_seq)
             prev_seq, prev_leaf = seq, leaf
             if seq >= covered:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,33 @@ def test_a_selection_with_a_forged_entry_fails_its_inclusion_proof(engine, signe
     _write(part / "entries.jsonl", lines)
     report = verify_bundle(part, [signer.vkey])
     assert (report.first_failure.code, report.first_failure.seq) == ("INCLUSION_FAILED", 5)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunk_boundaries_and_worker_processes_locate_the_same_entry(bundle: Path, signer, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                     workers: int) -> None:
+    import connector.audit.verify as verify_module
+    monkeypatch.setattr(verify_module, "_CHUNK", 8)  # entries 8, 16, 24 start a chunk
+    assert verify_bundle(bundle, [signer.vkey], workers=workers).exit_code == 0
+    lines = _lines(bundle / "entries.jsonl")
+    lines[15] = lines[15].replace(b'"rows":25', b'"rows":3')  # its link sits across a chunk boundary
+    lines[23], lines[24] = lines[24], lines[23]
+    _write(bundle / "entries.jsonl", lines)
+    report = verify_bundle(bundle, [signer.vkey], workers=workers)
+    located = {(f.code, f.seq) for f in report.errors if f.exact}
+    assert ("ENTRY_ALTERED", 15) in located and ("ENTRY_SEQ", 23) in located
+    assert report.first_failure.seq == 15
+
+
+def test_a_selection_of_consecutive_entries_checks_their_chain(engine, signer, kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kit.fill(engine, signer, 20, every=10)
+    with Session(engine) as s:
+        part = export_bundle(s, tmp_path / "part", signer=signer, now=0,
+                             since=kit.T0 + timedelta(seconds=4), until=kit.T0 + timedelta(seconds=9)).path
+    assert verify_bundle(part, [signer.vkey]).exit_code == 0
+    lines = _lines(part / "entries.jsonl")
+    assert [json.loads(x)["seq"] for x in lines] == [4, 5, 6, 7, 8]
+    lines[1] = lines[1].replace(b'"rows":15', b'"rows":1')
+    _write(part / "entries.jsonl", lines)
+    located = {(f.code, f.seq) for f in verify_bundle(part, [signer.vkey]).errors}
+    assert ("INCLUSION_FAILED", 5) in located and ("ENTRY_ALTERED", 5) in located
