@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -144,8 +143,12 @@ def publish_dataset(node: Node, identifier: str, *, file: Path | None = None, fi
     if file is not None and dist:
         target = distribution_path(node, identifier, dist["sha256"], dist["file_type"])
         if not target.exists():
-            _land(Path(file), target)
+            digest = _land(Path(file), target)
             landed.append(target)
+            if digest != dist["sha256"]:  # the file changed between description and copy
+                target.unlink(missing_ok=True)
+                raise MetadataError([Problem("file", "changed", "the file changed while it was being published; "
+                                                                "publish it again")], f"file of dataset {identifier!r}")
     try:
         dataset, changed = service.publish(identifier, mapping)
     except BaseException:
@@ -155,12 +158,17 @@ def publish_dataset(node: Node, identifier: str, *, file: Path | None = None, fi
     return PublishResult(dataset, changed, tuple(landed))
 
 
-def _land(source: Path, target: Path) -> None:
-    """Copy through a temp file in the target directory: fsync, rename, fsync the directory (DESIGN §5)."""
+def _land(source: Path, target: Path) -> str:
+    """Copy through a temp file in the target directory: fsync, rename, fsync the directory (DESIGN §5).
+
+    Returns the sha256 of the bytes copied."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{os.getpid()}.partial"
+    h = hashlib.sha256()
     with open(source, "rb") as src, open(tmp, "wb") as dst:
-        shutil.copyfileobj(src, dst, _CHUNK)
+        while block := src.read(_CHUNK):
+            h.update(block)
+            dst.write(block)
         dst.flush()
         os.fsync(dst.fileno())
     os.replace(tmp, target)
@@ -169,3 +177,4 @@ def _land(source: Path, target: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    return h.hexdigest()
