@@ -1,0 +1,103 @@
+"""Idempotent receivers, delivery with back-off, and manual approval, over HTTP between real nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from contracts import contract_request
+from negotiation_kit import ConsumerPlayer, OPEN_OFFER, Recorder, Space, new_pid, service, wait_state
+
+
+def _count(live: Any, sql: str) -> int:
+    with live.node.engine.connect() as c:
+        return c.execute(text(sql)).scalar()
+
+
+def test_repeated_messages_have_no_second_effect(space: Space) -> None:
+    rec = Recorder()
+    try:
+        c = ConsumerPlayer(space, rec, "ACN0103")      # offer; agree on ACCEPTED; finalize on verification
+        first = c.request()
+        again = c.request()                             # the same initial request: same negotiation
+        assert again.status_code == 201 and again.json()["providerPid"] == first.json()["providerPid"]
+        assert _count(space.provider, "SELECT count(*) FROM negotiation") == 1
+        c.expect("offers")
+        for _ in range(3):                              # ACCEPTED delivered three times: one agreement
+            assert c.send("accept").status_code == 200
+        c.expect("agreement")
+        for _ in range(2):
+            assert c.send("verify").status_code == 200
+        c.expect("events")
+        assert c.state() == "FINALIZED"
+        assert c.send("verify").status_code == 200      # a late retry after FINALIZED: acknowledged, no effect
+        assert len(rec.matching(lambda p, b: b.get("consumerPid") == c.cpid)) == 3
+        assert _count(space.provider, "SELECT count(*) FROM agreement") == 1
+        changes = _count(space.provider, "SELECT count(*) FROM audit_entry WHERE kind = 'negotiation.state_changed'")
+        assert changes == 6   # REQUESTED, OFFERED, ACCEPTED, AGREED, VERIFIED, FINALIZED
+    finally:
+        rec.stop()
+
+
+def test_unreachable_peer_retried_with_back_off_then_terminated(space: Space) -> None:
+    down = Recorder(reply=lambda path, body: (503, {"error": "down"}))
+    try:
+        c = ConsumerPlayer(space, down, "ACN0104")     # the provider will try to send an agreement
+        assert c.request().status_code == 201
+        assert wait_state(space.provider, c.ppid, "TERMINATED", timeout=20) == "TERMINATED"
+        view = service(space.provider).get(c.ppid)
+        assert "delivery failed after 7 attempts" in view["reason"] and "503" in view["reason"]
+        agreements = down.matching(lambda p, b: p.endswith("/agreement") and b.get("consumerPid") == c.cpid)
+        assert len(agreements) == 7                     # 7 tries, then a best-effort termination
+        _, termination = down.wait_for(lambda p, b: p.endswith("/termination"), 1)
+        assert "delivery failed" in termination["reason"][0]
+    finally:
+        down.stop()
+
+
+def test_manual_approval_by_api_and_page(space: Space) -> None:
+    svc = service(space.provider)
+    svc.settings["approval"] = "manual"
+    token = space.provider.node.admin_token
+
+    def start() -> tuple[str, str]:
+        r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did,
+                                                             "dataset": "frequentation", "offer": OPEN_OFFER["@id"]})
+        pid = r.json()["pid"]
+        svc.wait_until(lambda: bool(svc.list(pending=True)), 5)
+        waiting = [n for n in svc.list(pending=True) if n["consumer_pid"] == pid]
+        assert waiting and waiting[0]["state"] == "REQUESTED" and waiting[0]["decision"]["effect"] == "permit"
+        return pid, waiting[0]["pid"]
+
+    pid, ppid = start()
+    r = space.provider.api("GET", "/api/negotiations?pending=1")
+    assert [n["pid"] for n in r.json()["negotiations"]] == [ppid]
+    r = space.provider.api("POST", f"/api/negotiations/{ppid}/approve")
+    assert r.status_code == 200 and r.json()["state"] == "AGREED"
+    assert wait_state(space.consumer, pid, "FINALIZED") == "FINALIZED"
+    assert space.provider.api("POST", f"/api/negotiations/{ppid}/approve").status_code == 409
+
+    pid2, ppid2 = start()
+    page = httpx.Client(base_url=space.provider.url, timeout=30)
+    assert "Jeton d'administration" in page.get("/negociations").text
+    assert page.post("/negociations/connexion", data={"jeton": "faux"}).status_code == 401
+    r = page.post("/negociations/connexion", data={"jeton": token}, follow_redirects=True)
+    assert "En attente d'approbation (1)" in r.text and space.consumer.did in r.text
+    r = page.post(f"/negociations/{ppid2}/refuser", data={"motif": "Usage non prévu par la convention"})
+    assert r.status_code == 200 and "Demande refusée" in r.text
+    assert wait_state(space.consumer, pid2, "TERMINATED") == "TERMINATED"
+    assert service(space.consumer).get(pid2)["reason"] == "Usage non prévu par la convention"
+    assert space.provider.api("GET", "/api/negotiations?pending=1").json()["negotiations"] == []
+    r = httpx.get(space.provider.url + "/api/negotiations", timeout=30)
+    assert r.status_code == 401
+
+
+def test_management_start_reports_a_missing_offer(space: Space) -> None:
+    r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did, "dataset": "frequentation",
+                                                         "offer": "urn:offer:absent"})
+    assert r.status_code == 404 and "urn:offer:open" in r.json()["message"]
+    r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did})
+    assert r.status_code == 400 and "dataset" in r.json()["message"]
