@@ -10,6 +10,7 @@ from .merkle import (EMPTY_ROOT, CompactRange, MerkleTree, ProofError, leaf_hash
                      verify_consistency, verify_inclusion)
 from .note import COSIGNATURE_V1, ED25519, Note, NoteError, NoteSigner, NoteVerifier, parse_note, parse_vkey
 from .records import AUDIT_TABLES, AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead
+from .timeline import ProcessHistory, by_agreement, processes
 from .verify import Finding, Report, load_trusted_keys, verify_bundle
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "verify_consistency", "verify_inclusion",
     "COSIGNATURE_V1", "ED25519", "Note", "NoteError", "NoteSigner", "NoteVerifier", "parse_note", "parse_vkey",
     "AUDIT_TABLES", "AuditCheckpoint", "AuditCosignature", "AuditEntry", "AuditHead",
+    "ProcessHistory", "by_agreement", "processes",
     "Finding", "Report", "load_trusted_keys", "verify_bundle",
 ]
