@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
-from ibis import _
 
 from hub.indicators.columns import ALL, LEAD_BUCKETS, UNIT_GROUPS
 
