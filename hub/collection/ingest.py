@@ -221,8 +221,13 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         pending.clear()
         if state["writer"] is None:
             # store_schema=False: readers see plain strings, not the dictionary types used while writing
+            # dictionary pages for coded columns only (dates and counts compress better plain); no min/max
+            # statistics on pseudonyms, which no query filters on by range
+            coded = [f.name for f in schema.fields if pa.types.is_dictionary(table.schema.field(f.name).type)]
+            stats = [f.name for f in schema.fields if not f.pseudonymise]
             state["writer"] = pq.ParquetWriter(tmp, table.schema, compression=compression, store_schema=False,
-                                               compression_level=1 if compression == "zstd" else None)
+                                               compression_level=1 if compression == "zstd" else None,
+                                               use_dictionary=coded, write_statistics=stats)
         state["writer"].write_table(table, row_group_size=row_group_rows)
 
     def write(batch: pa.RecordBatch) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+from defusedxml import DefusedXmlException
 
 from hub.collection.limits import Limits, Refused
 from hub.schemas import TableSchema
@@ -106,6 +107,16 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
+def _defused(e: BaseException | None) -> BaseException | None:
+    """The defusedxml refusal behind an exception, if any (openpyxl re-raises it as ValueError)."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, DefusedXmlException):
+            return e
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
+
+
 def xlsx_batches(path: str | os.PathLike, schema: TableSchema, limits: Limits,
                  batch_rows: int = 50_000) -> Iterator[tuple[pa.RecordBatch, bool]]:
     """First sheet of a workbook, read-only, cells turned to text; rows and columns counted, not trusted."""
@@ -116,35 +127,47 @@ def xlsx_batches(path: str | os.PathLike, schema: TableSchema, limits: Limits,
         raise Refused("format", ".xlsx refused: defusedxml is not active (OPENPYXL_DEFUSEDXML disables it)")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except Exception as e:  # openpyxl raises many types for broken archives
+    except Exception as e:  # openpyxl raises many types for broken archives, and wraps defusedxml's refusals
+        unsafe = _defused(e)
+        if unsafe is not None:
+            raise Refused("format", f"the workbook cannot be read safely ({type(unsafe).__name__}: {unsafe})") from None
         raise Refused("truncated", f"the .xlsx file cannot be opened ({type(e).__name__}: {e})") from None
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header_cells = next(rows, None)
-        if header_cells is None:
-            raise Refused("header", "the first sheet is empty")
-        header = [_cell_text(c) or "" for c in header_cells[: limits.max_columns + 1]]
-        while header and header[-1] == "":
-            header.pop()
-        check_columns(header, schema, limits)
-        index = {n.strip(): i for i, n in enumerate(header)}
-        cols = [index[n] for n in schema.names]
-        buf: list[list[str | None]] = [[] for _ in cols]
-        count = 0
-        for r in rows:
-            count += 1
-            if count > limits.xlsx_max_rows:
-                raise Refused("rows", f"the sheet has more than {limits.xlsx_max_rows} rows")
-            for j, c in enumerate(cols):
-                buf[j].append(_cell_text(r[c]) if c < len(r) else None)
-            if len(buf[0]) >= batch_rows:
-                yield pa.RecordBatch.from_arrays([pa.array(b, pa.string()) for b in buf], names=schema.names), False
-                buf = [[] for _ in cols]
-        if buf[0]:
-            yield pa.RecordBatch.from_arrays([pa.array(b, pa.string()) for b in buf], names=schema.names), False
+        yield from _xlsx_rows(wb, schema, limits, batch_rows)
+    except Refused:
+        raise
+    except Exception as e:  # defusedxml refusals (entities, DTD), broken XML, odd cell types
+        raise Refused("format", f"the workbook cannot be read safely ({type(e).__name__}: {e})") from None
     finally:
         wb.close()
+
+
+def _xlsx_rows(wb: Any, schema: TableSchema, limits: Limits, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, bool]]:
+    """Header check, then the rows as text batches, counted as they come."""
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header_cells = next(rows, None)
+    if header_cells is None:
+        raise Refused("header", "the first sheet is empty")
+    header = [_cell_text(c) or "" for c in header_cells[: limits.max_columns + 1]]
+    while header and header[-1] == "":
+        header.pop()
+    check_columns(header, schema, limits)
+    index = {n.strip(): i for i, n in enumerate(header)}
+    cols = [index[n] for n in schema.names]
+    buf: list[list[str | None]] = [[] for _ in cols]
+    count = 0
+    for r in rows:
+        count += 1
+        if count > limits.xlsx_max_rows:
+            raise Refused("rows", f"the sheet has more than {limits.xlsx_max_rows} rows")
+        for j, c in enumerate(cols):
+            buf[j].append(_cell_text(r[c]) if c < len(r) else None)
+        if len(buf[0]) >= batch_rows:
+            yield pa.RecordBatch.from_arrays([pa.array(b, pa.string()) for b in buf], names=schema.names), False
+            buf = [[] for _ in cols]
+    if buf[0]:
+        yield pa.RecordBatch.from_arrays([pa.array(b, pa.string()) for b in buf], names=schema.names), False
 
 
 def parquet_batches(path: str | os.PathLike, schema: TableSchema, limits: Limits,

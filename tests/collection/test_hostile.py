@@ -137,3 +137,18 @@ def test_legacy_xls_and_empty_files(kit, tmp_path, dirs):
     header_only = kit.write_csv(tmp_path / "h.csv", [])
     assert "no rows" in run(header_only, dirs).message
     assert kit.visible(dirs[0]) == []
+
+
+def test_xml_entity_expansion_in_xlsx_is_refused(kit, tmp_path, dirs):
+    good = kit.write_xlsx(tmp_path / "good.xlsx", kit.good_rows())
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+              b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    evil = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = laughs if item.filename == "xl/worksheets/sheet1.xml" else src.read(item)
+            dst.writestr(item, data)
+    r = run(evil, dirs)
+    assert not r.ok and r.report.counts == {"format": 1} and "cannot be read safely" in r.message
+    assert kit.visible(dirs[0]) == []
