@@ -66,6 +66,14 @@ class IngestResult:
             return f"published {self.rows} rows as {self.output_path.name}"
         return f"rejected: {self.report.summary()}"
 
+    def distribution_fields(self) -> dict[str, Any]:
+        """What the publisher puts on the new version's distribution (catalog.Distribution + dct:conformsTo)."""
+        if not self.ok:
+            raise ValueError("a rejected file has no distribution")
+        return {"file_type": "PARQUET", "media_type": "application/vnd.apache.parquet",
+                "byte_size": self.output_bytes, "sha256": self.output_sha256, "conforms_to": self.schema_iri,
+                "rows": self.rows, "path": str(self.output_path)}
+
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "schema": self.schema_iri, "original_name": self.original_name,
                 "input_sha256": self.input_sha256, "input_bytes": self.input_bytes, "format": self.format,

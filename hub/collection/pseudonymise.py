@@ -140,7 +140,11 @@ class Pseudonymiser:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         enc = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
-        uniques = [v.strip() if v is not None else "" for v in enc.dictionary.to_pylist()]
+        d = enc.dictionary
+        if d.null_count or pc.any(pc.not_equal(d, pc.utf8_trim_whitespace(d))).as_py():
+            uniques = [v.strip() if v is not None else "" for v in d.to_pylist()]
+        else:  # the usual case: no surrounding spaces to normalise, no per-value Python work
+            uniques = d.to_pylist()
         return enc.indices, self._space(namespace).slots_for(uniques)
 
     def pseudonyms(self, namespace: str, slots: np.ndarray) -> pa.Array:

@@ -29,6 +29,9 @@ def test_valid_file_is_published_with_pseudonyms(kit, tmp_path, dirs):
     assert not {"BK1", "BK2", "BK3", "CS00001"} & set(t.column("booking_pid").to_pylist() +
                                                       t.column("campsite_pid").to_pylist())
     assert r.pseudonyms == {"campsite": 2, "booking": 3}
+    d = r.distribution_fields()
+    assert d["byte_size"] == r.output_path.stat().st_size and len(d["sha256"]) == 64 and d["rows"] == 6
+    assert d["conforms_to"] == "https://w3id.org/passerelle/schemas/campsite-bookings/1.0.0"
     assert kit.visible(dirs[1]) == []
 
 
