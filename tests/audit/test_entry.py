@@ -75,3 +75,20 @@ def test_personal_data_has_nowhere_to_go() -> None:
 def test_the_chain_link_is_required_after_the_first_entry() -> None:
     with pytest.raises(EntryError, match="prev_leaf_hash"):
         build_entry(**{**HEADER, "seq": 1}, event="data.pull", body=ACTOR)
+
+
+def test_the_fast_verdict_agrees_with_the_field_table() -> None:
+    from connector.audit.entry import _ALL_FIELDS, _REQUIRED, _conforms, _fields_problems
+    good = build_entry(**{**HEADER, "seq": 3, "prev_leaf_hash": "0" * 64}, event="data.pull", body={
+        **ACTOR, "dataset": {"id": "d"}, "data": {"bytes": 1, "rows": 2, "sha256": "e" * 64},
+        "decision": {"effect": "deny", "constraints": [{"left": "count", "op": "lteq", "right": 3, "actual": 4,
+                                                        "ok": False}]}})
+    variants = [good, {**good, "v": True}, {**good, "seq": True}, {**good, "seq": -1}, {**good, "ts": "2026"},
+                {**good, "event_id": "X"}, {**good, "event": "nope"}, {**good, "prev_leaf_hash": "A" * 64},
+                {**good, "origin": 7}, {**good, "extra": {}}, {**good, "data": []},
+                {**good, "data": {"bytes": "1"}}, {**good, "dataset": {"id": "d", "x": 1}},
+                {**good, "decision": {"effect": "maybe"}}, {k: v for k, v in good.items() if k != "actor"},
+                {**good, "actor": {"did": "x", "role": "r"}}]
+    for v in variants:
+        assert _conforms(v) == (not _fields_problems(v, _ALL_FIELDS, _REQUIRED)), v
+    assert _conforms(good) and sum(map(_conforms, variants)) == 1
