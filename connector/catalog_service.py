@@ -23,7 +23,7 @@ from connector.node import Node
 __all__ = ["CatalogService", "MetadataError", "requester_of"]
 
 
-def requester_of(caller: Any) -> Requester | None:
+def requester_of(caller: Any, at: Any = None, decisions: list[Any] | None = None) -> Requester | None:
     """The catalogue's view of an authenticated caller (``connector.trust.Caller``): DID and credential claims.
 
     ``catalog.visible_offers`` receives it; the claims are those the policy evaluator reads (membershipRole,
@@ -31,7 +31,9 @@ def requester_of(caller: Any) -> Requester | None:
     """
     if caller is None:
         return None
-    return Requester(participant_id=caller.did, claims=caller.claims())
+    return Requester(participant_id=caller.did, claims=caller.claims(), at=at,
+                     record=(lambda ds, offer, decision: decisions.append((ds, offer, decision)))
+                     if decisions is not None else None)
 
 
 class CatalogService:

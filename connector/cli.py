@@ -122,6 +122,9 @@ _GROUPS: list[tuple[str, str]] = [
     ("connector.commands.policy", "policy"),
     ("connector.commands.audit", "audit"),
     ("connector.commands.generate", "generate"),
+    ("connector.commands.catalog", "publish"),
+    ("connector.commands.catalog", "catalog"),
+    ("connector.commands.indicators", "indicators"),
 ]
 
 

@@ -324,10 +324,22 @@ class Trust:
             s.execute(delete(SeenJti).where(SeenJti.expires_at < int(now)))
             s.commit()
 
-    def record_denial(self, path: str, err: IdentityError) -> None:
+    def record_denial(self, path: str, err: IdentityError, authorization: str | None = None) -> None:
+        """Keep a refused request: in the operator's denial list and, as ``auth.rejected``, in the exchange log
+        (the token's hash, never the token; the same transaction for both)."""
+        from connector.audit_service import ensure_log, token_digest
+        from connector.audit import append
+        ensure_log(self.node)
+        auth: dict[str, Any] = {"reason_code": err.code[:64]}
+        digest = token_digest(authorization)
+        if digest:
+            auth["token_sha256"] = digest
         with self.node.session() as s:
             s.add(DenialRecord(at=self.node.clock.utcnow(), caller=None, path=path[:512],
                                code=err.code[:64], reason=err.reason[:2000]))
+            append(s, "auth.rejected", {"actor": {"did": self.node.did, "role": "verifier"}, "auth": auth,
+                                        "http": {"method": _method(), "route": path[:256], "status": 401}},
+                   self.node.clock.utcnow())
             s.commit()
 
     def recent_denials(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -491,6 +503,11 @@ class Trust:
         if not isinstance(body, dict) or body.get("participantId") != did:
             return {"did": did, "ok": False, "detail": "the answer does not come from that participant"}
         return {"did": did, "ok": True, "detail": f"verified in {ms:.0f} ms"}
+
+
+def _method() -> str:
+    from flask import has_request_context, request
+    return request.method if has_request_context() else "POST"
 
 
 def rulebook() -> tuple[str, str]:

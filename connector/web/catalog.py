@@ -53,7 +53,7 @@ def _authenticate():  # type: ignore[no-untyped-def]
     try:
         g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
     except IdentityError as e:
-        trust.record_denial(request.path, e)
+        trust.record_denial(request.path, e, request.headers.get("Authorization"))
         return catalog_error(401, "UNAUTHORIZED", ["authentication failed"])
     return None
 
@@ -80,18 +80,45 @@ def catalog_request():  # type: ignore[no-untyped-def]
     except CatalogRequestError as e:
         return _refused(e)
     service = _service()
-    page = service.view().catalog_page(requester_of(g.caller), offset, limit,
-                                       url=service.node.dsp_base + "/catalog/request")
+    decisions: list[Any] = []
+    page = service.view().catalog_page(requester_of(g.caller, service.node.clock.utcnow(), decisions), offset,
+                                       limit, url=service.node.dsp_base + "/catalog/request")
+    _log_served(service.node, g.caller.did, page.total, decisions)
     return _catalog_response(page.body, links=page.links)
+
+
+def _log_served(node: Any, caller: str, datasets: int, decisions: list[Any], status: int = 200) -> None:
+    """The exchange log keeps who asked for the catalogue, how much it saw, and each offer hidden by policy."""
+    from connector.audit import append
+    from connector.audit_service import ensure_log
+    ensure_log(node)
+    now = node.clock.utcnow()
+    with node.session() as s, s.begin():
+        for ds, offer, decision in decisions:
+            append(s, "policy.decision", {
+                "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
+                "dataset": {"id": ds},
+                "decision": {"effect": "deny", "point": "catalog", "rule": str(offer),
+                             "reasons": [r.get("message", str(r)) if isinstance(r, dict) else str(r)
+                                         for r in decision.get("reasons", [])][:20]}}, now)
+        append(s, "catalog.response", {
+            "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
+            "catalog": {"datasets": int(datasets)},
+            "http": {"method": request.method, "route": request.path[:256], "status": status}}, now)
 
 
 @dsp.get("/catalog/datasets/<path:dataset_id>")
 def catalog_dataset(dataset_id: str):  # type: ignore[no-untyped-def]
     from connector.catalog_service import requester_of
+    service = _service()
+    decisions: list[Any] = []
     try:
-        body = _service().view().dataset_body(dataset_id, requester_of(g.caller))
+        body = service.view().dataset_body(dataset_id, requester_of(g.caller, service.node.clock.utcnow(),
+                                                                    decisions))
     except CatalogRequestError as e:
+        _log_served(service.node, g.caller.did, 0, decisions, e.status)
         return _refused(e)
+    _log_served(service.node, g.caller.did, 1, decisions)
     return _catalog_response(body)
 
 

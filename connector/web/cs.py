@@ -23,7 +23,7 @@ def query():  # type: ignore[no-untyped-def]
     try:
         vp = trust.answer_presentation_query(request.headers.get("Authorization"), request.path, body)
     except IdentityError as e:
-        trust.record_denial(request.path, e)
+        trust.record_denial(request.path, e, request.headers.get("Authorization"))
         return json_error(401, "unauthorized", "authentication failed")
     return jsonify({"@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
                     "type": "PresentationResponseMessage", "presentation": [vp]})

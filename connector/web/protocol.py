@@ -23,7 +23,7 @@ def _authenticate():  # type: ignore[no-untyped-def]
     try:
         g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
     except IdentityError as e:
-        trust.record_denial(request.path, e)
+        trust.record_denial(request.path, e, request.headers.get("Authorization"))
         # negotiation and transfer paths do not reveal whether a process exists: 404 (dsp.md §8)
         process_path = "/negotiations" in request.path or "/transfers" in request.path
         status = 404 if process_path else 401

@@ -38,7 +38,7 @@ def issue():  # type: ignore[no-untyped-def]
     try:
         caller = trust.authenticate_participant(request.headers.get("Authorization"), request.path)
     except IdentityError as e:
-        trust.record_denial(request.path, e)
+        trust.record_denial(request.path, e, request.headers.get("Authorization"))
         return json_error(401, "unauthorized", "authentication failed")
     jwt = trust.issue_membership(caller)
     if jwt is None:

@@ -41,13 +41,13 @@ def _post_catalog(target: Any, token: str | None) -> httpx.Response:
 
 
 def _snapshot(live: Any) -> dict[str, list[Any]]:
-    """Every row of every table but the denial log and the cache of the authority's signed public documents:
-    what a refused request must leave untouched."""
+    """Every row of every table but the records of the refusal itself (denial list, exchange log) and the cache of
+    the authority's signed public documents: what a refused request must leave untouched."""
     out = {}
     with live.node.engine.connect() as c:
         from sqlmodel import SQLModel
         for name in sorted(SQLModel.metadata.tables):
-            if name in ("denial", "trust_document"):
+            if name in ("denial", "trust_document", "audit_entry", "audit_head"):
                 continue
             out[name] = sorted(map(repr, c.execute(text(f'SELECT * FROM "{name}"')).all()))
     return out
@@ -82,6 +82,10 @@ def _refused(space: LiveSpace, target: str, token: str | None, code: str) -> Non
     with live.node.session() as s:
         codes = [d.code for d in s.exec(select(DenialRecord)).all()]
     assert code in codes, codes
+    from connector.audit import query
+    with live.node.session() as s:
+        logged = [e for e in query(s, kind="auth.rejected")]
+    assert any(code in str(e) for e in logged), logged
 
 
 def test_no_token(space: LiveSpace) -> None:
