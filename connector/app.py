@@ -15,7 +15,7 @@ MAX_BODY = 16 * 1024 * 1024  # protocol and management bodies; uploads have thei
 
 def create_app(node: Node) -> Flask:
     from connector.trust import Trust
-    from connector.web import catalog, cs, dataplane, management, pages, protocol, trust, wellknown
+    from connector.web import catalog, cs, dataplane, management, pages, policies_api, protocol, trust, wellknown
     from connector.web import negotiations, negotiations_api
 
     app = Flask(__name__, static_folder=None)
@@ -30,6 +30,7 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(cs.bp, url_prefix="/cs")
     app.register_blueprint(trust.bp, url_prefix="/trust")
     app.register_blueprint(management.bp, url_prefix="/api")
+    app.register_blueprint(policies_api.bp, url_prefix="/api")
     app.register_blueprint(dataplane.bp, url_prefix="/public")
     app.register_blueprint(pages.bp)
     app.register_blueprint(catalog.bp)

@@ -72,6 +72,13 @@ def document(node: Any) -> dict[str, Any]:
                                          body={"type": "object", "required": ["did"],
                                                "properties": {"did": {"type": "string"}}})},
         "/api/denials": {"get": _op("Recently refused requests, with reason codes")},
+        "/api/policies/validate": {"post": _op("List every problem of an ODRL policy before it is published",
+                                               ok={"type": "object", "properties": {
+                                                   "valid": {"type": "boolean"},
+                                                   "problems": {"type": "array", "items": {"type": "string"}}}},
+                                               body={"type": "object"})},
+        "/api/policies/check": {"post": _op("Evaluate a request against a policy: decision and reasons",
+                                            body={"type": "object", "required": ["policy", "request"]})},
         "/api/datasets": {"get": _op("Published datasets and every recorded version")},
         "/api/datasets/{dataset_id}/publish": {"post": _publish_op()},
         "/api/catalog/crawl": {"post": _op("Crawl every participant's catalogue now (hub only)")},
