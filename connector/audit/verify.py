@@ -221,11 +221,12 @@ def _check_lines(lines: Sequence[bytes], origin: str | None, start: int = 0, tar
             elif ts < last_ts:
                 ts_drops.append(i)
             last_ts = ts
-        if not is_jcs:
-            problems.append((i, "ENTRY_NOT_CANONICAL", "is not in its RFC 8785 canonical form"))
         bad = entry_problems(entry, line)
         if bad:
+            is_jcs = parser.exact(line, entry)  # the fast verdict assumes a conforming entry
             problems.append((i, "ENTRY_SCHEMA", "breaks the entry schema: " + "; ".join(bad[:5])))
+        if not is_jcs:
+            problems.append((i, "ENTRY_NOT_CANONICAL", "is not in its RFC 8785 canonical form"))
         if origin is not None and entry.get("origin") != origin:
             problems.append((i, "ENTRY_ORIGIN", f"belongs to log {entry.get('origin')!r}, not {origin!r}"))
     return _Chunk(start, len(lines), seqs, first_prev, leaf, irregular, breaks, ts_drops, first_ts, last_ts or None,

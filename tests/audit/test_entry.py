@@ -9,7 +9,7 @@ import pytest
 import rfc8785
 
 from connector.audit import EntryError, build_entry, canonical, entry_problems, format_ts
-from connector.audit.entry import parse_line
+from connector.audit.entry import LineParser, parse_line
 
 HEADER = dict(seq=0, ts="2026-03-02T09:00:00.000Z", origin="o.example/audit/v1",
               event_id="6f1f2ab4-3c4d-4e5f-8a9b-0c1d2e3f4a5b", prev_leaf_hash=None)
@@ -36,20 +36,42 @@ def test_an_agreement_entry_keeps_the_full_policy_and_is_canonical() -> None:
     assert value == entry and is_jcs
 
 
+@pytest.fixture(params=["orjson", "stdlib"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> LineParser:
+    """Both parsing paths: with orjson when it is installed, and the standard library's."""
+    import connector.audit.entry as entry_module
+    if request.param == "stdlib":
+        monkeypatch.setattr(entry_module, "_orjson", None)
+    elif entry_module._orjson is None:
+        pytest.skip("orjson is not installed")
+    return LineParser()
+
+
 @pytest.mark.parametrize("line", [
     b'{"b":1,"a":2}',            # keys out of order
     b'{"a": 1}',                 # whitespace
     b'{"a":1.0}',                # 1.0 is written 1 in JCS
     b'{"a":"\\u00e9"}',          # needless escape
     b'{"a":1e2}',
+    b'{"a":1,"a":1}',            # duplicate key
+    b'{"decision":{"constraints":[{"right":3.0}]}}',
+    b'{"agreement":{"policy":{"x":[1E+2]}}}',
+    b'{"data":{"bytes":10.0}}',  # a float where the schema wants an integer
 ])
-def test_non_canonical_lines_are_spotted(line: bytes) -> None:
-    assert parse_line(line)[1] is False
+def test_non_canonical_lines_are_spotted(parser: LineParser, line: bytes) -> None:
+    value, fast = parser.parse(line)
+    assert not fast or entry_problems(value)  # caught at once, or the entry breaks the schema and the verifier
+    assert parser.exact(line, value) is False  # then asks for the exact verdict
 
 
-def test_canonical_lines_pass_the_fast_path_and_the_slow_one() -> None:
-    for value in ({"a": 1, "b": [True, None, "x"]}, {"a": 0.5, "é": "ü"}, {"a": "\u001f\n"}):
-        assert parse_line(rfc8785.dumps(value)) == (value, True)
+def test_canonical_lines_pass_the_fast_path_and_the_slow_one(parser: LineParser) -> None:
+    for value in ({"a": 1, "b": [True, None, "x"]}, {"a": 0.5, "é": "ü"}, {"a": "\u001f\n"},
+                  {"decision": {"constraints": [{"right": 0.85, "actual": 2}]}}, {"n": -(2 ** 53) + 1}):
+        assert parser.parse(rfc8785.dumps(value)) == (value, True)
+    big = b'{"decision":{"constraints":[{"right":123456789012345678901}]}}'  # beyond JCS's exact range
+    assert parser.parse(big)[1] is False
+    outside = b'{"n":123456789012345678901234567890}'  # breaks the schema: the verifier asks for the exact verdict
+    assert entry_problems(parser.parse(outside)[0]) and parser.exact(outside, parser.parse(outside)[0]) is False
 
 
 def test_every_problem_is_listed() -> None:
@@ -92,3 +114,10 @@ def test_the_fast_verdict_agrees_with_the_field_table() -> None:
     for v in variants:
         assert _conforms(v) == (not _fields_problems(v, _ALL_FIELDS, _REQUIRED)), v
     assert _conforms(good) and sum(map(_conforms, variants)) == 1
+
+
+def test_canonical_bytes_are_rfc8785_on_every_path(parser: LineParser) -> None:
+    samples = [{"v": 1, "a": {"z": [1, 2, {"y": None}], "b": True}}, {"t": "tab\there", "q": "\"quoted\""},
+               {"é": "ü", "n": -5}, {"x": 0.85, "y": 1.0}, {"s": "\u2028 \U0001f600", "k": {"\ue000": 1, "\U0001f600": 2}}]
+    for value in samples:
+        assert canonical(value) == rfc8785.dumps(value)
