@@ -28,8 +28,8 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
 
 
 @generate.command()
-@click.option("--campsites", type=click.IntRange(1, 20000), default=1400, show_default=True,
-              help="participating campsites")
+@click.option("--campsites", type=click.IntRange(1, 6000), default=1400, show_default=True,
+              help="participating campsites (the classified list holds 5,711)")
 @click.option("--season", type=click.IntRange(2001, 2099), default=2026, show_default=True)
 @click.option("--snapshot", callback=_date, required=True, help="extraction date, YYYY-MM-DD (a Monday)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
