@@ -14,8 +14,10 @@ from typing import Any
 
 import click
 
-from connector.audit import (AuditError, NoteError, NoteSigner, checkpoint, export_bundle, load_trusted_keys, query,
-                             verify_bundle)
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.audit import (AuditError, NoteError, NoteSigner, checkpoint, export_bundle, load_trusted_keys,
+                             parse_vkey, query, verify_bundle)
 from connector.audit.log import head
 
 __all__ = ["audit"]
@@ -40,6 +42,10 @@ def _session(database_url: str):  # type: ignore[no-untyped-def]
     return Session(engine)
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
 def _signer(session: Any, key_path: str) -> NoteSigner:
     from connector.identity.keys import load_private_key
     try:
@@ -50,6 +56,8 @@ def _signer(session: Any, key_path: str) -> NoteSigner:
         origin = head(session).origin
     except AuditError as exc:
         raise BadInput(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     return NoteSigner(origin, key)
 
 
@@ -136,6 +144,11 @@ def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: 
                until: str | None) -> None:
     """Write an audit bundle (entries, checkpoints, proofs) for an auditor."""
     since, until = _when(since, "--since"), _when(until, "--until")
+    for vkey in witness_keys:
+        try:
+            parse_vkey(vkey)
+        except NoteError as exc:
+            raise BadInput(f"--witness-key: {exc}") from None
     with _session(database_url) as session:
         signer = _signer(session, key_path) if key_path else None
         try:
@@ -146,6 +159,8 @@ def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: 
             raise BadInput(f"{out} already exists") from None
         except AuditError as exc:
             raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     click.echo(f"wrote {summary.path}: {summary.entries} entries, {summary.checkpoints} checkpoints up to size "
                f"{summary.tree_size}")
 
@@ -162,6 +177,8 @@ def checkpoint_cmd(database_url: str, key_path: str) -> None:
             session.commit()
         except AuditError as exc:
             raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     click.echo(note, nl=False)
 
 
@@ -200,8 +217,8 @@ def show_cmd(database_url: str, agreement: str | None, participant: str | None, 
         try:
             entries = query(session, agreement=agreement, participant=participant, dataset=dataset,
                             since=since, until=until, kind=kind, limit=limit)
-        except Exception as exc:
-            raise click.ClickException(f"cannot read the audit log: {exc}") from None
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     for e in entries:
         if as_json:
             click.echo(json.dumps(e, sort_keys=True, separators=(",", ":")))

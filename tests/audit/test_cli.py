@@ -99,3 +99,24 @@ def test_checkpoint_on_demand(node, db_url: str) -> None:  # type: ignore[no-unt
     result = CliRunner().invoke(audit, ["checkpoint", "--database-url", db_url, "--key", str(key)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("occitanie.example.fr/audit/v1\n20\n")
+
+
+def test_export_of_one_agreement_and_errors_in_one_line(node, db_url: str, kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, key, trust = node
+    runner = CliRunner()
+    out = tmp_path / "agreement-1"
+    result = runner.invoke(audit, ["export", "--database-url", db_url, "--out", str(out), "--key", str(key),
+                                   "--agreement", "urn:uuid:agreement-1"])
+    assert result.exit_code == 0 and "7 entries" in result.output, result.output
+    assert runner.invoke(audit, ["verify", str(out), "--trusted-key", str(trust)]).exit_code == 0
+    result = runner.invoke(audit, ["export", "--database-url", db_url, "--out", str(out)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    result = runner.invoke(audit, ["export", "--database-url", db_url, "--out", str(tmp_path / "x"),
+                                   "--witness-key", "nonsense"])
+    assert result.exit_code == 2 and "--witness-key" in result.output
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    for args in (["show", "--database-url", empty], ["export", "--database-url", empty, "--out", str(tmp_path / "y")],
+                 ["checkpoint", "--database-url", empty, "--key", str(key)]):
+        result = runner.invoke(audit, args)
+        assert result.exit_code in (1, 2) and result.output.count("\n") == 1, result.output
+        assert "Traceback" not in result.output and "audit" in result.output
