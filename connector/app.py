@@ -36,6 +36,8 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(catalog.bp)
     app.register_blueprint(negotiations.bp, url_prefix="/dsp/2025-1")
     app.register_blueprint(negotiations_api.bp)
+    from connector.web.upload import bp as upload_bp  # /depot and /api/collection
+    app.register_blueprint(upload_bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):  # type: ignore[no-untyped-def]

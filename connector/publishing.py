@@ -112,16 +112,26 @@ def merged_metadata(node: Node, identifier: str, metadata: Mapping[str, Any] | N
 
 
 def publish_dataset(node: Node, identifier: str, *, file: Path | None = None, filename: str | None = None,
-                    metadata: Mapping[str, Any] | None = None, service: Any = None) -> PublishResult:
+                    metadata: Mapping[str, Any] | None = None, service: Any = None,
+                    via: str = "api") -> PublishResult:
     """Validate, land the file, record the version; :class:`MetadataError` lists every problem otherwise.
 
     ``filename`` is the name the file had for its sender (an upload lands under a temporary name), used for its
     type. Nothing is written when anything is wrong, and the previous version stays published.
+
+    A dataset that declares a table schema (``schema = "…"`` or a bundled schema's IRI in ``conforms_to``) takes
+    its file through the collection pipeline instead (``connector.collection``): validated, pseudonymised and
+    published as Parquet; a refused file raises ``CollectionRefused`` (a ``MetadataError``) with its report.
+    ``via`` names the way the file came, for the collection log.
     """
     from connector.catalog_service import CatalogService
+    from connector.collection import publish_collected, take_settings
     service = service or CatalogService(node)
     mapping = merged_metadata(node, identifier, metadata)
-    problems = expand_offer_templates(mapping)
+    settings, problems = take_settings(mapping)
+    problems += expand_offer_templates(mapping)
+    if settings is not None and file is not None and not problems:
+        return publish_collected(node, identifier, mapping, settings, Path(file), filename, service, via)[0]
     dist: dict[str, Any] | None = None
     if file is not None:
         dist, file_problems = describe_file(Path(file), filename)

@@ -51,13 +51,23 @@ def _read_metadata(path: str | None) -> dict[str, Any]:
               help="JSON or TOML file of metadata merged over the [datasets.<id>] section")
 @click.option("--json", "as_json", is_flag=True, help="print the published version as JSON")
 def publish(file: str, dataset_id: str, directory: str | None, metadata_file: str | None, as_json: bool) -> None:
-    """Publish FILE (CSV, XLSX, Parquet, JSON, ZIP) as a new version of a dataset of this node's catalogue."""
+    """Publish FILE (CSV, XLSX, Parquet, JSON, ZIP) as a new version of a dataset of this node's catalogue.
+
+    A dataset whose section declares a table schema (``schema = "campsite-bookings"``) takes the file through the
+    collection pipeline: validated, pseudonymised, published as Parquet, or refused and kept in quarantine."""
     from catalog import MetadataError
+    from connector.collection import CollectionRefused
+    from connector.commands.publish_file import describe
     from connector.publishing import publish_dataset
     node = _node(directory)
     metadata = _read_metadata(metadata_file)
     try:
-        result = publish_dataset(node, dataset_id, file=Path(file), metadata=metadata)
+        result = publish_dataset(node, dataset_id, file=Path(file), metadata=metadata, via="publish")
+    except CollectionRefused as e:
+        lines = describe(e.result, limit=10)
+        lines[0] = (f"{dataset_id}: file refused, nothing published (the previous version stays published): "
+                    f"{e.result.report.summary()}")
+        raise click.ClickException("\n".join(lines)) from None
     except MetadataError as e:
         lines = [f"refused: {len(e.problems)} problem(s) in the metadata of {dataset_id!r}; "
                  "the previous version stays published"] + [f"  {p.field}: {p.message} [{p.code}]" for p in e.problems]
