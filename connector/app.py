@@ -16,7 +16,7 @@ MAX_BODY = 16 * 1024 * 1024  # protocol and management bodies; uploads have thei
 def create_app(node: Node) -> Flask:
     from connector.trust import Trust
     from connector.web import catalog, cs, dataplane, management, pages, policies_api, protocol, trust, wellknown
-    from connector.web import negotiations, negotiations_api
+    from connector.web import dashboard, negotiations, negotiations_api
 
     app = Flask(__name__, static_folder=None)
     app.config["NODE"] = node
@@ -38,6 +38,7 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(negotiations_api.bp)
     from connector.web.upload import bp as upload_bp  # /depot and /api/collection
     app.register_blueprint(upload_bp)
+    app.register_blueprint(dashboard.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):  # type: ignore[no-untyped-def]
