@@ -5,9 +5,10 @@ from connector.collection.dropfolder import DropFolderWatcher, process_drop_fold
 from connector.collection.pipeline import (CollectionRefused, Submission, collect, publish_collected,
                                            quarantine_report, quarantine_reports, submissions)
 from connector.collection.settings import (COLLECTION_KEYS, CollectionSettings, DatasetPaths, check_dataset_id,
-                                           collected_datasets, dataset_paths, settings_for, take_settings)
+                                           collected_datasets, dataset_paths, magic_suffix, settings_for,
+                                           take_settings)
 
 __all__ = ["DropFolderWatcher", "process_drop_folder", "process_drop_folders", "CollectionRefused", "Submission",
            "collect", "publish_collected", "quarantine_report", "quarantine_reports", "submissions",
            "COLLECTION_KEYS", "CollectionSettings", "DatasetPaths", "check_dataset_id", "collected_datasets",
-           "dataset_paths", "settings_for", "take_settings"]
+           "dataset_paths", "magic_suffix", "settings_for", "take_settings"]

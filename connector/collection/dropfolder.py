@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.collection.pipeline import Submission, collect
-from connector.collection.settings import collected_datasets, dataset_paths
+from connector.collection.settings import collected_datasets, dataset_paths, magic_suffix
 
 __all__ = ["process_drop_folder", "process_drop_folders", "DropFolderWatcher", "MIN_AGE"]
 
@@ -62,7 +62,7 @@ def _recover(folder: Path) -> int:
         pid = int(token.split("-", 1)[0]) if token.split("-", 1)[0].isdigit() else 0
         if pid and _alive(pid):
             continue
-        data = claimed / token
+        data = next((p for p in claimed.glob(token + ".*") if p.suffix != ".json"), claimed / token)
         try:
             name = json.loads(side.read_text(encoding="utf-8")).get("name") or token
         except (OSError, ValueError):
@@ -84,13 +84,17 @@ def _claim(folder: Path, name: str) -> tuple[Path, Path] | None:
     claimed = folder / _CLAIMED
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     side = claimed / f"{token}.json"
+    try:
+        suffix = magic_suffix(folder / name)
+    except FileNotFoundError:  # another process claimed it first
+        return None
     side.write_text(json.dumps({"name": name}, ensure_ascii=False), encoding="utf-8")
     try:
-        os.rename(folder / name, claimed / token)
-    except FileNotFoundError:  # another process claimed it first
+        os.rename(folder / name, claimed / (token + suffix))
+    except FileNotFoundError:
         side.unlink(missing_ok=True)
         return None
-    return claimed / token, side
+    return claimed / (token + suffix), side
 
 
 def process_drop_folder(node: Any, identifier: str, *, min_age: float = MIN_AGE,
@@ -115,7 +119,12 @@ def process_drop_folder(node: Any, identifier: str, *, min_age: float = MIN_AGE,
         if claim is None:
             continue
         data, side = claim
-        sub = collect(node, identifier, data, original_name=name, via="depot", service=service)
+        try:
+            sub = collect(node, identifier, data, original_name=name, via="depot", service=service)
+        except BaseException:  # not the file's fault (disk, database): give it back for the next scan
+            os.rename(data, folder / name)
+            side.unlink(missing_ok=True)
+            raise
         stamp = sub.id
         if sub.ok:
             os.replace(data, folder / _DONE / f"{stamp}-{_component(name)}")

@@ -10,9 +10,12 @@ content-addressed and harmless, and is reused when the same file comes again).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -120,17 +123,18 @@ def publish_collected(node: Any, identifier: str, mapping: dict[str, Any], setti
     mapping["distributions"] = [dist]
     assert result.output_path is not None
     target = distribution_path(node, identifier, fields["sha256"], "PARQUET")
-    landed = not target.exists()
-    if landed:
-        _move(result.output_path, target)
-    else:
-        result.output_path.unlink(missing_ok=True)
-    try:
-        dataset, changed = service.publish(identifier, mapping)
-    except BaseException:
-        if landed:  # nothing of a refused publication stays behind
-            target.unlink(missing_ok=True)
-        raise
+    with _recording_lock(paths.staging.parent / "publish.lock"):
+        landed = not target.exists()
+        if landed:
+            _move(result.output_path, target)
+        else:
+            result.output_path.unlink(missing_ok=True)
+        try:
+            dataset, changed = _record(service, identifier, mapping)
+        except BaseException:
+            if landed:  # nothing of a refused publication stays behind
+                target.unlink(missing_ok=True)
+            raise
     sub = _submission(identifier, via, name, received, result)
     sub.status = "published" if changed else "unchanged"
     sub.version = dataset.version
@@ -139,6 +143,31 @@ def publish_collected(node: Any, identifier: str, mapping: dict[str, Any], setti
                    else f"same data as version {dataset.version}: nothing new published")
     _log(paths.log, sub)
     return PublishResult(dataset, changed, (target,) if landed else ()), sub
+
+
+@contextlib.contextmanager
+def _recording_lock(path: Path) -> Iterator[None]:
+    """Workers and drop-folder scanners of one node record a dataset's versions one at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _record(service: Any, identifier: str, mapping: dict[str, Any], tries: int = 3) -> tuple[Any, bool]:
+    """Record the version; another node process (on another host, sharing PostgreSQL) may take the same version
+    number first: the catalogue is then re-read and the next number taken."""
+    from sqlalchemy.exc import IntegrityError
+    for attempt in range(tries):
+        try:
+            return service.publish(identifier, mapping)
+        except IntegrityError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _check_metadata(service: Any, identifier: str, mapping: dict[str, Any], now: Any) -> None:

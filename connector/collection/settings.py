@@ -19,7 +19,7 @@ from hub.collection import Limits
 from hub.schemas import SchemaError, TableSchema, load_schema, schema_by_iri
 
 __all__ = ["CollectionSettings", "COLLECTION_KEYS", "take_settings", "settings_for", "collected_datasets",
-           "DatasetPaths", "dataset_paths", "check_dataset_id"]
+           "DatasetPaths", "dataset_paths", "check_dataset_id", "magic_suffix"]
 
 COLLECTION_KEYS = ("schema", "key_version", "max_upload_bytes")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -116,3 +116,15 @@ def dataset_paths(node: Any, identifier: str) -> DatasetPaths:
     return DatasetPaths(staging=base / "staging", quarantine=node.data_dir / "quarantine" / identifier,
                         uploads=base / "uploads", log=base / "submissions.jsonl",
                         drop=node.config.base / "depot" / identifier)
+
+
+def magic_suffix(path: Path) -> str:
+    """``.xlsx``, ``.parquet`` or ``.csv`` from a file's first bytes: received files are stored under generated
+    names, and the spreadsheet reader wants an extension it knows (the client's name is never trusted for it)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK"):
+        return ".xlsx"
+    if head == b"PAR1":
+        return ".parquet"
+    return ".csv"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import Blueprint, current_app, make_response, redirect, render_template_string, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -129,12 +130,16 @@ def receive_upload(stream: Any, content_type: str, content_length: int | None, d
             boundary = options.get("boundary", "").encode("latin-1")
             if not boundary:
                 raise UploadRefused(400, "bad_request", "multipart body without a boundary", "Envoi mal formé.")
-            decoder = MultipartDecoder(boundary, max_form_memory_size=_OVERHEAD, max_parts=16)
+            decoder = MultipartDecoder(boundary, max_form_memory_size=2 * _PIECE + _OVERHEAD, max_parts=16)
             filename: str | None = None
             in_file = done = False
             while not done:
                 piece = stream.read(_PIECE)
-                decoder.receive_data(piece or None)
+                try:
+                    decoder.receive_data(piece or None)
+                except RequestEntityTooLarge:
+                    raise UploadRefused(400, "bad_request", "a multipart header is too long",
+                                        "Envoi mal formé.") from None
                 while True:
                     try:
                         event = decoder.next_event()
@@ -193,17 +198,19 @@ def _datasets() -> dict[str, Any]:
 
 def _receive(identifier: str, settings: Any, via: str) -> Any:
     """Receive the body, run the pipeline, remove the received file; the Submission."""
-    from connector.collection import collect, dataset_paths
+    from connector.collection import collect, dataset_paths, magic_suffix
     node = _node()
     request.max_content_length = None  # this route reads the stream itself, with the dataset's cap
     path, name = receive_upload(request.stream, request.headers.get("Content-Type", ""), request.content_length,
                                 dataset_paths(node, identifier).uploads, settings.max_bytes,
                                 request.args.get("name"))
+    typed = path.with_name(path.name + magic_suffix(path))
+    os.rename(path, typed)
     try:
-        return collect(node, identifier, path, original_name=name, via=via,
+        return collect(node, identifier, typed, original_name=name, via=via,
                        service=current_app.config.get("CATALOG"))
     finally:
-        path.unlink(missing_ok=True)
+        typed.unlink(missing_ok=True)
 
 
 _WATCH_LOCK = threading.Lock()
