@@ -324,7 +324,8 @@ def api_scan(identifier: str):  # type: ignore[no-untyped-def]
 # -- the page -------------------------------------------------------------------------------------------------------
 
 _CSS = """
-*{box-sizing:border-box}body{margin:0;font-family:"Marianne",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+*{box-sizing:border-box}body{margin:0;font-family:"Marianne","Segoe UI",Roboto,"Helvetica Neue","Liberation Sans",
+"DejaVu Sans",Arial,sans-serif;
 color:#161616;background:#f6f6f6;font-size:15px;line-height:1.45}
 header{background:#000091;color:#fff;padding:.9rem 2rem;display:flex;align-items:baseline;gap:1.5rem}
 header .brand{font-weight:700;font-size:1.15rem;letter-spacing:.02em}header .org{opacity:.85}
@@ -341,17 +342,18 @@ tr:nth-child(even) td{background:#fafafa}
 .alert{border-left:5px solid;padding:.8rem 1rem;border-radius:4px;margin-bottom:1.2rem;background:#fff}
 .alert.ok{border-color:#18753c;background:#f0fff4;color:#161616}.alert.ko{border-color:#ce0500;background:#fff4f4;color:#161616}
 .alert strong{display:block;margin-bottom:.2rem}
-form.upload{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+.upload{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
 input[type=file]{padding:.5rem;border:1px dashed #888;border-radius:4px;background:#fafafa;min-width:22rem}
 button{background:#000091;color:#fff;border:0;padding:.6rem 1.2rem;border-radius:4px;font-size:1rem;cursor:pointer}
 button:hover{background:#1212ff}input[type=password]{padding:.5rem;border:1px solid #888;border-radius:4px}
 .counts span{margin-right:1rem}.val{font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}
-.tech{color:#777;font-size:.85em}
+.tech{color:#777;font-size:.85em}details{margin-top:.8rem}summary{cursor:pointer;color:#000091}
+details table{margin-top:.6rem;font-size:.92em}label.file{display:block;font-weight:600;margin-bottom:.4rem}
 """
 
 _PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Dépôt de fichiers — {{ node.config.organisation.legal_name }}</title><style>{{ css }}</style></head>
+<title>Dépôt de fichiers — {{ node.config.organisation.legal_name }}</title><style>{{ css|safe }}</style></head>
 <body><header><span class="brand">Passerelle</span><span class="org">{{ node.config.organisation.legal_name }}</span>
 <nav><a href="/depot">Dépôt de fichiers</a></nav></header><main>
 {% if not signed_in %}
@@ -399,12 +401,20 @@ Chaque fichier est vérifié ligne par ligne ; les identifiants sont pseudonymis
 {% endif %}</div>
 {% endif %}
 <div class="card"><h2>Déposer un fichier</h2>
-<p>Excel (.xlsx), CSV UTF-8 ou Parquet, avec les colonnes du schéma dans la première ligne.</p>
-<form class="upload" method="post" action="/depot/{{ dataset }}" enctype="multipart/form-data">
+<p>Excel (.xlsx), CSV UTF-8 ou Parquet, avec les colonnes du schéma dans la première ligne. Le fichier est vérifié
+en entier avant toute publication : s'il contient une erreur, rien n'est publié et le rapport indique chaque ligne à
+corriger.</p>
+<form method="post" action="/depot/{{ dataset }}" enctype="multipart/form-data">
+<label class="file" for="fichier">Fichier à déposer</label><div class="upload">
 <input type="file" name="file" id="fichier" accept=".xlsx,.csv,.parquet" required>
-<button type="submit" id="envoyer">Vérifier et publier</button></form></div>
+<button type="submit" id="envoyer">Vérifier et publier</button></div></form>
+<details><summary>Colonnes attendues ({{ schema.fields|length }})</summary>
+<table><tr><th>Colonne</th><th>Type</th><th>Obligatoire</th><th>Description</th></tr>
+{% for f in schema.fields %}<tr><td><code>{{ f.name }}</code></td><td>{{ types.get(f.type, f.type) }}</td>
+<td>{{ 'oui' if f.required else 'non' }}</td><td class="muted">{{ f.description }}</td></tr>{% endfor %}</table>
+</details></div>
 <div class="card"><h2>Derniers dépôts</h2>
-<table id="historique"><tr><th>Reçu le</th><th>Fichier</th><th>Par</th><th>Résultat</th><th>Lignes</th><th>Version</th></tr>
+<table id="historique"><tr><th>Reçu le (UTC)</th><th>Fichier</th><th>Par</th><th>Résultat</th><th>Lignes</th><th>Version</th></tr>
 {% for s in history %}<tr><td>{{ s.received[:19]|replace('T', ' ') }}</td><td>{{ s.original_name }}</td><td>{{ via(s.via) }}</td>
 <td><a href="/depot/{{ dataset }}?envoi={{ s.id }}"><span class="badge {{ klass(s.status) }}">{{ status(s.status) }}</span></a>
 {% if s.status == 'rejected' %}<span class="muted">{{ s.total_problems }} problème{{ 's' if s.total_problems > 1 }}</span>{% endif %}</td>
@@ -426,7 +436,9 @@ def _render(dataset: str | None = None, *, sub_id: str | None = None, error: str
     ctx: dict[str, Any] = {"node": node, "css": _CSS, "signed_in": signed_in, "error": error, "dataset": None,
                            "label": _label, "status": lambda s: STATUS_LABELS.get(s, s),
                            "klass": lambda s: {"published": "ok", "rejected": "ko"}.get(s, "same"),
-                           "via": lambda v: VIA_LABELS.get(v, v)}
+                           "via": lambda v: VIA_LABELS.get(v, v),
+                           "types": {"string": "texte", "integer": "entier", "number": "nombre", "date": "date (AAAA-MM-JJ)",
+                                     "boolean": "booléen (true/false)"}}
     if signed_in:
         sets = _datasets()
         if dataset is None:
