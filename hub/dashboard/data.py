@@ -142,7 +142,7 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
     snap = _snapshot(tables)
     weekly, pace = tables["weekly"], tables["pace"]
     source = {"snapshot_date": snap.isoformat(), "run": run.get("id"), "computed_at": run.get("finished_at"),
-              "inputs": {k: v.get("sha256") for k, v in (run.get("inputs") or {}).items()}}
+              "inputs": {k: v.get("sha256") for k, v in (run.get("inputs") or {}).items() if isinstance(v, dict)}}
 
     # 1. occupancy by ISO week, N (realised, then on the books) vs N-1 (realised), for the chosen territory
     w = _eq(weekly, geo_code=geo, unit_group=unit, stars_band="ALL")

@@ -116,9 +116,11 @@ class BarometerService:
         inputs = {"bookings": _fingerprint(landed.bookings), "capacity": _fingerprint(landed.capacity)}
         if landed.campsites is not None:
             inputs["campsites"] = _fingerprint(landed.campsites)
+        inputs["snapshot"] = snapshot.isoformat() if snapshot else None  # as asked (None: the latest in the file)
         key = hashlib.sha256(json.dumps({
             "snapshot": snapshot.isoformat() if snapshot else None, "engine": self.engine,
-            "inputs": {k: v["sha256"] for k, v in inputs.items()}}, sort_keys=True).encode()).hexdigest()
+            "inputs": {k: v["sha256"] for k, v in inputs.items() if isinstance(v, dict)}},
+            sort_keys=True).encode()).hexdigest()
         run, claimed = self._claim(key, inputs, snapshot)
         if not claimed:
             return run, False
@@ -243,8 +245,10 @@ class BarometerService:
         """The files of the most recent landed snapshot (any status), to recompute from."""
         for run in self.runs(limit=1):
             i = run.inputs
+            asked = i.get("snapshot")
             return LandedSnapshot(Path(i["bookings"]["path"]), Path(i["capacity"]["path"]),
-                                  Path(i["campsites"]["path"]) if "campsites" in i else None, run.snapshot_date)
+                                  Path(i["campsites"]["path"]) if "campsites" in i else None,
+                                  dt.date.fromisoformat(asked) if asked else None)
         return None
 
 
