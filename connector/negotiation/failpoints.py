@@ -3,7 +3,8 @@
 ``PASSERELLE_FAILPOINTS="neg.after_commit_before_send=exit,neg.provider.after_receive=kill@2"``: ``exit`` ends
 the process at once with status 137, ``kill`` sends SIGKILL to the whole process group (a node under gunicorn:
 master and workers, so nothing restarts it), ``raise`` raises :class:`Failpoint`, ``sleep:S`` pauses. ``@N`` fires
-on the N-th time the point is reached (default: the first). Unset, a failpoint costs one dictionary lookup.
+on the N-th time the point is reached in this process (default: the first). A point may be narrowed to one message
+kind: ``neg.after_send_before_ack:ContractAgreementMessage=kill``. Unset, a failpoint costs one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ def configure(spec: str | None = None) -> dict[str, str]:
     return dict(_ACTIVE)
 
 
-def failpoint(name: str) -> None:
+def failpoint(name: str, detail: str | None = None) -> None:
+    """Fire ``name`` (or ``name:detail``, e.g. ``neg.after_send_before_ack:ContractAgreementMessage``)."""
+    if not _ACTIVE:
+        return
+    if detail is not None and f"{name}:{detail}" in _ACTIVE:
+        name = f"{name}:{detail}"
     action = _ACTIVE.get(name)
     if action is None:
         return

@@ -52,13 +52,13 @@ def _owner_gone(owner: str | None, me: str) -> bool:
         return False
     if int(pid) == os.getpid():
         return owner != me
+    import psutil
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE   # killed, not yet reaped
+    except psutil.NoSuchProcess:
         return True
-    except PermissionError:
+    except psutil.Error:
         return False
-    return False
 
 
 class Sender:
@@ -135,11 +135,13 @@ class Sender:
                         break
                     self._cond.wait(min(next_scan, self._heap[0][0] if self._heap else next_scan) - now)
             try:
-                claimed = self.claim()
+                claimed, held_until = self.claim()
             except Exception:  # the database may be briefly unavailable: try again at the next scan
                 log.exception("outbox scan failed")
-                claimed = []
-            next_scan = time.monotonic() + SCAN_SECONDS
+                claimed, held_until = [], None
+            # look again when a lease held by someone else runs out, at the latest after SCAN_SECONDS
+            wait = SCAN_SECONDS if held_until is None else min(SCAN_SECONDS, max(0.5, held_until - self._clock()))
+            next_scan = time.monotonic() + wait
             for rid, at in claimed:
                 self.wake([rid], delay=max(0.0, at - self._clock()))
 
@@ -157,8 +159,10 @@ class Sender:
             self.wake([rid], delay=again)
 
     # -- claiming -----------------------------------------------------------------------------------------------
-    def claim(self, limit: int = 100) -> list[tuple[int, float]]:
-        """Take pending rows nobody holds (the first pending row of each negotiation only); returns (id, due)."""
+    def claim(self, limit: int = 100) -> tuple[list[tuple[int, float]], float | None]:
+        """Take pending rows nobody holds (the first pending row of each negotiation only).
+
+        Returns the rows taken as (id, due time) and the earliest expiry of the leases others still hold."""
         engine = self._engine()
         now = self._clock()
         earlier = aliased(OutboxRow)
@@ -170,14 +174,16 @@ class Sender:
         if engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True, of=OutboxRow)  # type: ignore[call-arg]
         taken: list[tuple[int, float]] = []
+        held: float | None = None
         with engine.begin() as conn:
             for rid, owner, until, next_at in conn.execute(q).all():
                 if owner == self.owner:
                     taken.append((rid, next_at))
                     continue
                 if owner is not None and until is not None and until > now and not _owner_gone(owner, self.owner):
+                    held = until if held is None else min(held, until)
                     continue
                 conn.execute(update(OutboxRow).where(OutboxRow.id == rid).values(  # type: ignore[arg-type]
                     lease_owner=self.owner, lease_until=max(now, next_at) + LEASE_SECONDS))
                 taken.append((rid, next_at))
-        return taken
+        return taken, held

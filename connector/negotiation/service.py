@@ -136,7 +136,7 @@ class NegotiationService:
     def _after_commit(self, work: Work) -> None:
         self._notify()
         if work.delivered_ids:
-            failpoint("neg.after_commit_before_send")
+            failpoint("neg.after_commit_before_send", work.sends[0].kind if work.sends else None)
             self.sender.wake(work.delivered_ids)
 
     # -- inbound: initial messages ------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class NegotiationService:
                     continue                            # a concurrent twin won: answer as a repeat
                 if work is None:
                     return status, body
-            failpoint(f"neg.{as_role.value.lower()}.after_receive")
+            failpoint(f"neg.{as_role.value.lower()}.after_receive", message["@type"])
             self._after_commit(work)
             return status, body
         return _error(409, "RETRY", ["concurrent duplicate; retry"], *_pids(message))
@@ -266,7 +266,7 @@ class NegotiationService:
             reply = t.reply or neg.state_message()
             self._react(work, t, caller, previous_offer, found[1] if found else None)
             self._commit(s, work)
-        failpoint(f"neg.{neg.role.value.lower()}.after_receive")
+        failpoint(f"neg.{neg.role.value.lower()}.after_receive", t.kind.value)
         self._after_commit(work)
         return 200, reply
 
@@ -404,7 +404,7 @@ class NegotiationService:
             status, answer, error = None, None, f"{kind} to {url}: {e}"
         if error is None and self.on_sent is not None:
             self.on_sent(body)
-        failpoint("neg.after_send_before_ack")
+        failpoint("neg.after_send_before_ack", kind)
         return self._complete(row_id, status, answer, error)
 
     def _peer_has_it(self, row: NegotiationRow, kind: str) -> bool:

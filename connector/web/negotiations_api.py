@@ -65,9 +65,12 @@ def start_negotiation():  # type: ignore[no-untyped-def]
     if missing:
         return json_error(400, "bad_request", f"missing field(s): {', '.join(missing)} (strings: the provider's "
                                               "DID, the dataset id and the offer @id from its catalogue)")
+    offer = body.get("offer_policy")
+    if offer is not None and (not isinstance(offer, dict) or offer.get("@id") != body["offer"]):
+        return json_error(400, "bad_request", "offer_policy: the ODRL offer itself, whose @id is the offer named")
     from connector.negotiation import NegotiationFailure
     try:
-        return jsonify(_service().start(body["provider"], body["dataset"], body["offer"])), 201
+        return jsonify(_service().start(body["provider"], body["dataset"], body["offer"], offer=offer)), 201
     except NegotiationFailure as e:
         return _failure(e)
 

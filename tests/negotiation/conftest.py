@@ -14,40 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from connector.clock import FixedClock  # noqa: E402
 from connector.testing import LiveSpace  # noqa: E402
-from negotiation_kit import (HUB_ONLY_OFFER, OPEN_OFFER, REGION_OFFER, Recorder, Sent, Space, publish,  # noqa: E402
+from negotiation_kit import (HUB_ONLY_OFFER, OPEN_OFFER, REGION_OFFER, Sent, Space, publish,  # noqa: E402
                              service)
-
-
-@pytest.fixture
-def space(tmp_path: Path, db_factory: Any) -> Iterator[Space]:
-    live = LiveSpace(tmp_path, FixedClock(time.time()), db_factory)
-    live.add("hub", role="hub", enrol=False)
-    live.enrol("hub")
-    provider = live.add("campings", roles=["private_provider"])
-    consumer = live.add("occitanie", territory=["REG-76"])
-    other = live.add("bretagne", territory=["REG-53"])
-    sent = Sent()
-    for node in (provider, consumer, other, live.nodes["hub"]):
-        svc = service(node)
-        svc.settings.update(conformance=True, retry_base=0.02)
-        svc.on_sent = sent
-        svc.start_sender()
-    datasets = {"open": publish(provider, "frequentation", [OPEN_OFFER, HUB_ONLY_OFFER, REGION_OFFER])}
-    try:
-        yield Space(live, provider, consumer, other, sent, datasets)
-    finally:
-        for node in live.nodes.values():
-            service(node).sender.stop()
-        live.stop()
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    r = Recorder()
-    yield r
-    r.stop()
-
-
 
 
 def _engines() -> list[Any]:

@@ -17,14 +17,14 @@ def _count(live: Any, sql: str) -> int:
         return c.execute(text(sql)).scalar()
 
 
-def test_repeated_messages_have_no_second_effect(space: Space) -> None:
+def test_repeated_messages_have_no_second_effect(shared: Space) -> None:
     rec = Recorder()
     try:
-        c = ConsumerPlayer(space, rec, "ACN0103")      # offer; agree on ACCEPTED; finalize on verification
+        c = ConsumerPlayer(shared, rec, "ACN0103")      # offer; agree on ACCEPTED; finalize on verification
         first = c.request()
         again = c.request()                             # the same initial request: same negotiation
         assert again.status_code == 201 and again.json()["providerPid"] == first.json()["providerPid"]
-        assert _count(space.provider, "SELECT count(*) FROM negotiation") == 1
+        assert _count(shared.provider, f"SELECT count(*) FROM negotiation WHERE peer_pid = '{c.cpid}'") == 1
         c.expect("offers")
         for _ in range(3):                              # ACCEPTED delivered three times: one agreement
             assert c.send("accept").status_code == 200
@@ -35,20 +35,22 @@ def test_repeated_messages_have_no_second_effect(space: Space) -> None:
         assert c.state() == "FINALIZED"
         assert c.send("verify").status_code == 200      # a late retry after FINALIZED: acknowledged, no effect
         assert len(rec.matching(lambda p, b: b.get("consumerPid") == c.cpid)) == 3
-        assert _count(space.provider, "SELECT count(*) FROM agreement") == 1
-        changes = _count(space.provider, "SELECT count(*) FROM audit_entry WHERE kind = 'negotiation.state_changed'")
+        neg_id = _count(shared.provider, f"SELECT id FROM negotiation WHERE peer_pid = '{c.cpid}'")
+        assert _count(shared.provider, f"SELECT count(*) FROM agreement WHERE negotiation_id = {neg_id}") == 1
+        changes = _count(shared.provider, "SELECT count(*) FROM audit_entry WHERE kind = 'negotiation.state_changed'"
+                                          f" AND entry_json LIKE '%{c.cpid}%'")
         assert changes == 6   # REQUESTED, OFFERED, ACCEPTED, AGREED, VERIFIED, FINALIZED
     finally:
         rec.stop()
 
 
-def test_unreachable_peer_retried_with_back_off_then_terminated(space: Space) -> None:
+def test_unreachable_peer_retried_with_back_off_then_terminated(shared: Space) -> None:
     down = Recorder(reply=lambda path, body: (503, {"error": "down"}))
     try:
-        c = ConsumerPlayer(space, down, "ACN0104")     # the provider will try to send an agreement
+        c = ConsumerPlayer(shared, down, "ACN0104")     # the provider will try to send an agreement
         assert c.request().status_code == 201
-        assert wait_state(space.provider, c.ppid, "TERMINATED", timeout=20) == "TERMINATED"
-        view = service(space.provider).get(c.ppid)
+        assert wait_state(shared.provider, c.ppid, "TERMINATED", timeout=20) == "TERMINATED"
+        view = service(shared.provider).get(c.ppid)
         assert "delivery failed after 7 attempts" in view["reason"] and "503" in view["reason"]
         agreements = down.matching(lambda p, b: p.endswith("/agreement") and b.get("consumerPid") == c.cpid)
         assert len(agreements) == 7                     # 7 tries, then a best-effort termination
@@ -58,13 +60,20 @@ def test_unreachable_peer_retried_with_back_off_then_terminated(space: Space) ->
         down.stop()
 
 
-def test_manual_approval_by_api_and_page(space: Space) -> None:
-    svc = service(space.provider)
+def test_manual_approval_by_api_and_page(shared: Space) -> None:
+    svc = service(shared.provider)
     svc.settings["approval"] = "manual"
-    token = space.provider.node.admin_token
+    try:
+        _manual_approval(shared, svc)
+    finally:
+        svc.settings["approval"] = "auto"
+
+
+def _manual_approval(shared: Space, svc: Any) -> None:
+    token = shared.provider.node.admin_token
 
     def start() -> tuple[str, str]:
-        r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did,
+        r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did,
                                                              "dataset": "frequentation", "offer": OPEN_OFFER["@id"]})
         pid = r.json()["pid"]
         svc.wait_until(lambda: bool(svc.list(pending=True)), 5)
@@ -73,31 +82,31 @@ def test_manual_approval_by_api_and_page(space: Space) -> None:
         return pid, waiting[0]["pid"]
 
     pid, ppid = start()
-    r = space.provider.api("GET", "/api/negotiations?pending=1")
+    r = shared.provider.api("GET", "/api/negotiations?pending=1")
     assert [n["pid"] for n in r.json()["negotiations"]] == [ppid]
-    r = space.provider.api("POST", f"/api/negotiations/{ppid}/approve")
+    r = shared.provider.api("POST", f"/api/negotiations/{ppid}/approve")
     assert r.status_code == 200 and r.json()["state"] == "AGREED"
-    assert wait_state(space.consumer, pid, "FINALIZED") == "FINALIZED"
-    assert space.provider.api("POST", f"/api/negotiations/{ppid}/approve").status_code == 409
+    assert wait_state(shared.consumer, pid, "FINALIZED") == "FINALIZED"
+    assert shared.provider.api("POST", f"/api/negotiations/{ppid}/approve").status_code == 409
 
     pid2, ppid2 = start()
-    page = httpx.Client(base_url=space.provider.url, timeout=30)
+    page = httpx.Client(base_url=shared.provider.url, timeout=30)
     assert "Jeton d'administration" in page.get("/negociations").text
     assert page.post("/negociations/connexion", data={"jeton": "faux"}).status_code == 401
     r = page.post("/negociations/connexion", data={"jeton": token}, follow_redirects=True)
-    assert "En attente d'approbation (1)" in r.text and space.consumer.did in r.text
+    assert "En attente d'approbation (1)" in r.text and shared.consumer.did in r.text
     r = page.post(f"/negociations/{ppid2}/refuser", data={"motif": "Usage non prévu par la convention"})
     assert r.status_code == 200 and "Demande refusée" in r.text
-    assert wait_state(space.consumer, pid2, "TERMINATED") == "TERMINATED"
-    assert service(space.consumer).get(pid2)["reason"] == "Usage non prévu par la convention"
-    assert space.provider.api("GET", "/api/negotiations?pending=1").json()["negotiations"] == []
-    r = httpx.get(space.provider.url + "/api/negotiations", timeout=30)
+    assert wait_state(shared.consumer, pid2, "TERMINATED") == "TERMINATED"
+    assert service(shared.consumer).get(pid2)["reason"] == "Usage non prévu par la convention"
+    assert shared.provider.api("GET", "/api/negotiations?pending=1").json()["negotiations"] == []
+    r = httpx.get(shared.provider.url + "/api/negotiations", timeout=30)
     assert r.status_code == 401
 
 
-def test_management_start_reports_a_missing_offer(space: Space) -> None:
-    r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did, "dataset": "frequentation",
+def test_management_start_reports_a_missing_offer(shared: Space) -> None:
+    r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did, "dataset": "frequentation",
                                                          "offer": "urn:offer:absent"})
     assert r.status_code == 404 and "urn:offer:open" in r.json()["message"]
-    r = space.consumer.api("POST", "/api/negotiations", {"provider": space.provider.did})
+    r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did})
     assert r.status_code == 400 and "dataset" in r.json()["message"]
