@@ -26,6 +26,8 @@ __all__ = ["run_demo", "DemoError", "DemoNode", "DemoSpace", "TEMPLATES"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "config" / "demo"
 TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault"]
+BAROMETER_CAMPSITES = 30  # small: `demo --once` stays fast
+BAROMETER_SNAPSHOT = "2026-06-15"  # a Monday in the season, so weeks are both realised and on the books
 
 
 class DemoError(Exception):
@@ -152,6 +154,20 @@ class DemoSpace:
         found = hub.api(self.client, "GET", "/api/catalog/search")
         return {"crawl": report["nodes"], "search": found}
 
+    def barometer(self, campsites: int = BAROMETER_CAMPSITES, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
+        """The hub generates a small calibrated season of the campsite federation's bookings (labelled synthetic),
+        lands it in its barometer service (computed, stored, each région's slice re-published), and returns the run."""
+        import datetime as dt
+        from hub.generate import generate_campsites
+        hub = self.nodes["hub"]
+        out = hub.directory / "demo-data" / "barometre" / snapshot
+        if not (out / "MANIFEST.json").exists():
+            generate_campsites(out, campsites=campsites, season=dt.date.fromisoformat(snapshot).year,
+                               snapshot=dt.date.fromisoformat(snapshot), seed=0)
+        return hub.api(self.client, "POST", "/api/barometre/snapshots", {
+            "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
+            "campsites": str(out / "campsites.parquet")}, timeout=300)
+
     def stop(self) -> None:
         for node in self.nodes.values():
             if node.process and node.process.poll() is None:
@@ -241,6 +257,13 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
                     echo(f"      {d['identifier']}: {d['title']} [{', '.join(d['spatial'])}]")
         ok = ok and not any(n["stale"] for n in fed["crawl"]) and fed["search"]["count"] == sum(
             len(v) for v in published.values())
+        run = space.barometer()
+        slices = run.get("published") or {}
+        echo(f"barometer: snapshot {run['snapshot_date']} of {BAROMETER_CAMPSITES} campsites (synthetic), run "
+             f"{run['id']} computed in {run['seconds']:.1f} s; {len(slices)} régions' indicators re-published "
+             f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
+        echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
+        ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
         if not once:
             echo("data space running; Ctrl-C to stop")
             try:
