@@ -25,8 +25,8 @@ from hub.service import (LEASE_SECONDS, BarometerRun, BarometerService, dataset_
 from policies import territory
 
 
-def _hub(tmp_path: Path, clock: FixedClock | None = None) -> Node:
-    d = init_node(tmp_path / "hub", name="hub", role="hub", port=1, roles=["national_hub"])
+def _hub(tmp_path: Path, clock: FixedClock | None = None, database_url: str = "") -> Node:
+    d = init_node(tmp_path / "hub", name="hub", role="hub", port=1, roles=["national_hub"], database_url=database_url)
     return Node(load_config(d), clock or FixedClock(1_780_000_000))
 
 
@@ -94,9 +94,9 @@ def test_a_new_snapshot_triggers_a_recompute_and_a_new_version_of_each_slice(tmp
     assert {r.id for r in service.runs()} == {first.id, second.id, late.id}
 
 
-def test_bad_input_fails_the_run_with_its_reason_and_a_fixed_file_is_computed(tmp_path: Path,
-                                                                           export: dict[str, Path]) -> None:
-    node = _hub(tmp_path)
+def test_bad_input_fails_the_run_with_its_reason_and_is_retried(tmp_path: Path, export: dict[str, Path],
+                                                                db_factory: Any) -> None:
+    node = _hub(tmp_path, database_url=db_factory())
     service = BarometerService(node, republish=False)
     with pytest.raises(InputError, match="lacks required columns"):
         service.on_snapshot_landed(export["capacity"], export["capacity"])
@@ -111,9 +111,9 @@ def test_bad_input_fails_the_run_with_its_reason_and_a_fixed_file_is_computed(tm
     assert len(service.runs()) == 1
 
 
-def test_a_running_computation_is_claimed_once_until_its_lease_expires(tmp_path: Path) -> None:
+def test_a_running_computation_is_claimed_once_until_its_lease_expires(tmp_path: Path, db_factory: Any) -> None:
     clock = FixedClock(1_780_000_000)
-    node = _hub(tmp_path, clock)
+    node = _hub(tmp_path, clock, db_factory())
     a, b = BarometerService(node), BarometerService(node)
     run, claimed = a._claim("k" * 64, {"bookings": {}}, None)
     assert claimed and run.status == "running"
