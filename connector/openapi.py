@@ -53,6 +53,10 @@ def _search_op() -> dict[str, Any]:
     return op
 
 
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def document(node: Any) -> dict[str, Any]:
     member = {"type": "object", "required": ["did", "legal_name", "roles"], "properties": {
         "did": {"type": "string", "pattern": "^did:web:"}, "legal_name": {"type": "string"},
@@ -72,6 +76,27 @@ def document(node: Any) -> dict[str, Any]:
                                          body={"type": "object", "required": ["did"],
                                                "properties": {"did": {"type": "string"}}})},
         "/api/denials": {"get": _op("Recently refused requests, with reason codes")},
+        "/api/negotiations": {
+            "get": _op("Negotiations of this node (filters: role, state, pending=1)"),
+            "post": _op("Negotiate a provider's catalogue offer (consumer)", body={
+                "type": "object", "required": ["provider", "dataset", "offer"], "properties": {
+                    "provider": {"type": "string", "pattern": "^did:web:"}, "dataset": {"type": "string"},
+                    "offer": {"type": "string"}, "offer_policy": {"type": "object"}}})},
+        "/api/negotiations/{pid}": {"parameters": [_path_param("pid")],
+                                   "get": _op("One negotiation: state, pids, decision with reasons, agreement")},
+        "/api/negotiations/{pid}/approve": {"parameters": [_path_param("pid")],
+                                   "post": _op("Grant a request waiting for manual approval (provider)")},
+        "/api/negotiations/{pid}/reject": {"parameters": [_path_param("pid")],
+                                   "post": _op("Refuse a request waiting for approval, with a reason", body={
+            "type": "object", "properties": {"reason": {"type": "string"}}})},
+        "/api/negotiations/{pid}/accept": {"parameters": [_path_param("pid")],
+                                   "post": _op("Accept the offer on the table (consumer)")},
+        "/api/negotiations/{pid}/terminate": {"parameters": [_path_param("pid")],
+                                   "post": _op("Terminate a negotiation, with a reason", body={
+            "type": "object", "properties": {"reason": {"type": "string"}}})},
+        "/api/agreements": {"get": _op("Agreements this node granted or holds")},
+        "/api/agreements/{id}": {"parameters": [_path_param("id")],
+                                  "get": _op("One agreement: policy, parties, dataset, revoked")},
         "/api/policies/validate": {"post": _op("List every problem of an ODRL policy before it is published",
                                                ok={"type": "object", "properties": {
                                                    "valid": {"type": "boolean"},
