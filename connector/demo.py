@@ -3,8 +3,8 @@
 The flow: the authority starts and enrols every participant; each node obtains its membership credential; then
 every node calls every other node's protocol endpoint, so that each one verifies every other's identity and
 membership; each provider publishes its demo datasets (classified-campsite capacity of its territory) and the hub
-crawls every catalogue into its federated catalogue. Later steps (negotiation, transfer, indicators) extend the same
-flow.
+crawls every catalogue into its federated catalogue, then negotiates agreements with every provider (one
+request refused by the provider's policy, with its reasons). Later steps (transfer, indicators) extend the same flow.
 """
 
 from __future__ import annotations
@@ -154,6 +154,36 @@ class DemoSpace:
         found = hub.api(self.client, "GET", "/api/catalog/search")
         return {"crawl": report["nodes"], "search": found}
 
+    def negotiate_agreements(self, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """The hub negotiates, with every provider, the statistical-use offer of each of its datasets; it also asks
+        Bretagne for its territory-bound offer (not shown to the hub's catalogue view, known out of band), which
+        Bretagne's policy refuses with its reasons. Returns the hub's view of each negotiation once it has ended."""
+        from connector.config import load_config
+        from policies import templates
+        hub = self.nodes["hub"]
+        asked: list[dict[str, Any]] = []
+        for node in self.nodes.values():
+            if node.name == "hub":
+                continue
+            for ident, section in load_config(node.directory / "node.toml").model.datasets.items():
+                for spec in section.get("offer_templates", []):
+                    body = {"provider": node.did, "dataset": ident, "offer": spec["id"]}
+                    if spec["template"] == "territory-bound" and node.name == "bretagne":
+                        body["offer_policy"] = templates.load(spec["template"], **{
+                            k: v for k, v in spec.items() if k != "template"})
+                    elif spec["template"] != "members-statistical-use":
+                        continue
+                    asked.append(hub.api(self.client, "POST", "/api/negotiations", body))
+        deadline = time.monotonic() + timeout
+        done: list[dict[str, Any]] = []
+        for n in asked:
+            view = n
+            while view["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
+                time.sleep(0.05)
+                view = hub.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
+            done.append(view)
+        return done
+
     def barometer(self, campsites: int = BAROMETER_CAMPSITES, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
         """The hub generates a small calibrated season of the campsite federation's bookings (labelled synthetic),
         lands it in its barometer service (computed, stored, each région's slice re-published), and returns the run."""
@@ -257,6 +287,17 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
                     echo(f"      {d['identifier']}: {d['title']} [{', '.join(d['spatial'])}]")
         ok = ok and not any(n["stale"] for n in fed["crawl"]) and fed["search"]["count"] == sum(
             len(v) for v in published.values())
+        negotiated = space.negotiate_agreements()
+        agreed = [n for n in negotiated if n["state"] == "FINALIZED"]
+        echo(f"negotiation: the hub holds {len(agreed)} agreements; {len(negotiated) - len(agreed)} request(s) refused "
+             f"(passerelle agreements --dir {space.nodes['hub'].directory})")
+        for n in negotiated:
+            who = names.get(n["counterparty"], n["counterparty"])
+            if n["state"] == "FINALIZED":
+                echo(f"  {who:<10} agreement {n['agreement']['@id']} for {n['offer']}")
+            else:
+                echo(f"  {who:<10} {n['state']} {n['offer']}: {n['reason']}")
+        ok = ok and len(agreed) == len(negotiated) - 1 and sum(n["state"] == "TERMINATED" for n in negotiated) == 1
         run = space.barometer()
         slices = run.get("published") or {}
         echo(f"barometer: snapshot {run['snapshot_date']} of {BAROMETER_CAMPSITES} campsites (synthetic), run "
