@@ -34,8 +34,8 @@ DEFINITIONS = {
     "occupancy": ("Taux d'occupation = unités occupées (nuitées-unités) / capacité offerte (unités ouvertes × nuits), "
                   "rapport des sommes, jamais moyenne de taux. Année N : réalisé pour les semaines écoulées, à date "
                   "(réservations fermes connues à l'instantané) pour les suivantes. N-1 : réalisé, même semaine ISO."),
-    "regions": ("Taux d'occupation de la semaine choisie par région, N et même semaine ISO N-1 (réalisé). "
-                "Tous les campings du panel de chaque saison."),
+    "regions": ("Taux d'occupation de la semaine choisie par région : N connu à l'instantané (réalisé pour une "
+                "semaine écoulée) et N-1 à la même date (t − 364 jours), sur panel constant ; n = campings du panel."),
     "on_the_books": ("Taux d'occupation à date des 12 semaines à venir, comparé à N-1 à la même date (t − 364 jours, "
                      "mêmes jours de semaine), sur panel constant : campings présents les deux saisons."),
     "pace": ("Écart à date = TO à date N − TO à date N-1 (points) ; évolution des nuitées-unités réservées "
@@ -160,17 +160,19 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
                    {"key": "N_otb", "label": f"{year} à date", "points": series["N_otb"]},
                    {"key": "N1", "label": f"{year - 1} réalisé", "points": series["N1"]}]}
 
-    # 2. occupancy of the chosen week by région, N vs N-1
+    # 2. occupancy of the chosen week by région, N vs N-1 at the same date, on the constant panel
     monday = dt.date.fromisocalendar(year, wk, 1)
-    regs = [r for r in pc.unique(weekly.column("geo_code")).to_pylist() if r and r.startswith("REG-")]
-    wk_rows = {(r["geo_code"], r["iso_year"]): r for r in
-               _eq(weekly, unit_group=unit, stars_band="ALL", iso_week=wk).to_pylist()
-               if r["geo_level"] == "REG" and r["iso_year"] in (year, year - 1)}
-    region_rows = [{"code": c, "name": _geo_name(c), "selected": c == geo,
-                    "n": _cell(wk_rows.get((c, year)), "occupancy_rate"),
-                    "n1": _cell(wk_rows.get((c, year - 1)), "occupancy_rate")} for c in sorted(regs)]
+    pw = _eq(pace, unit_group=unit, stars_band="ALL", week_start=monday)
+    prow = {r["geo_code"]: r for r in pw.to_pylist()}
+    regs = sorted(r for r in pc.unique(weekly.column("geo_code")).to_pylist() if r and r.startswith("REG-"))
+    region_rows = [{"code": c, "name": _geo_name(c), "selected": c == geo, "panel": _cell(prow.get(c), "panel_campsites"),
+                    "n": _cell(prow.get(c), "occupancy_otb"), "n1": _cell(prow.get(c), "occupancy_otb_ly")}
+                   for c in regs]
+    past = monday < snap - dt.timedelta(days=snap.weekday())
     regions = {"title": f"Taux d'occupation par région — {_week_label(year, wk)} · {UNIT_LABELS[unit]}",
-               "definition": DEFINITIONS["regions"], "labels": {"n": str(year), "n1": str(year - 1)},
+               "definition": DEFINITIONS["regions"],
+               "labels": {"n": f"{year} " + ("réalisé" if past else "à date"),
+                          "n1": f"{year - 1} " + ("réalisé" if past else "à même date")},
                "rows": region_rows}
 
     # 3. on the books for the coming 12 weeks, vs N-1 at the same date (constant panel)
@@ -191,8 +193,6 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
                     "points": otb_points}
 
     # 4. pace by région and département for the chosen week (with the panel size)
-    pw = _eq(pace, unit_group=unit, stars_band="ALL", week_start=monday)
-    prow = {r["geo_code"]: r for r in pw.to_pylist()}
     order: list[tuple[str, int]] = []
     if geo == "FR":
         order.append(("FR", 0))
@@ -216,7 +216,8 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
     countries = [{"code": c, "name": COUNTRY_NAMES.get(c, c), **_cell(r, "share_of_foreign")}
                  for c, r in cm_rows.items() if c != "FOREIGN"]
     countries.sort(key=lambda x: (x["s"] != "published", -(x["v"] or 0), x["code"]))
-    country_mix = {"title": f"Clientèle étrangère par pays — {_geo_name(geo)} · {_week_label(year, wk)}",
+    country_mix = {"title": f"Clientèle étrangère par pays — {_geo_name(geo)} · tous hébergements · "
+                            f"{_week_label(year, wk)}",
                    "definition": DEFINITIONS["country_mix"],
                    "foreign_share": _cell(cm_rows.get("FOREIGN"), "share_of_person_nights"),
                    "rows": countries}

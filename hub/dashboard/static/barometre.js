@@ -252,11 +252,15 @@
 
   function drawRegions(ch) {
     var el = card("regions", ch);
-    var rows = ch.rows.map(function (r) { return { label: r.name, strong: r.selected, cells: [r.n, r.n1] }; });
+    var rows = ch.rows.map(function (r) {
+      var n = r.panel.s === "published" ? " (n=" + num.format(r.panel.v) + ")" : "";
+      return { label: r.name + n, strong: r.selected, cells: [r.n, r.n1] };
+    });
     hBars(el.querySelector(".graphe"), rows, [{ label: ch.labels.n, color: C.n }, { label: ch.labels.n1, color: C.n1 }],
-          function (v) { return pct.format(v); });
+          function (v) { return pct.format(v); }, { left: 215 });
     mark(el, [].concat.apply([], rows.map(function (r) { return r.cells; })));
-    legend(el, [{ label: ch.labels.n, color: C.n }, { label: ch.labels.n1, color: C.n1 }, { label: SECRET, cls: "hachure" }]);
+    legend(el, [{ label: ch.labels.n, color: C.n }, { label: ch.labels.n1, color: C.n1 },
+                { label: "n = panel (campings)", color: "transparent" }, { label: SECRET, cls: "hachure" }]);
   }
 
   function drawPace(ch, geo) {
