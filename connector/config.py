@@ -85,6 +85,7 @@ class NodeConfigModel(_Section):
     policies: dict[str, Any] = Field(default_factory=dict)
     schedule: dict[str, Any] = Field(default_factory=dict)
     negotiation: dict[str, Any] = Field(default_factory=dict)  # approval = "auto" | "manual", see docs/negotiation.md
+    audit: dict[str, Any] = Field(default_factory=dict)  # checkpoint_seconds, checkpoint_entries, witness: docs/audit.md
 
 
 class NodeConfig:

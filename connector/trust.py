@@ -55,6 +55,7 @@ class Caller:
     organisation: str
     credential_id: str
     status_entry: Any = None
+    audit_scope: tuple[str, ...] | None = None  # auditors only: the node DIDs they may audit
 
     def claims(self) -> dict[str, Any]:
         return {"membershipRole": list(self.roles), "territory": list(self.territory),
@@ -311,7 +312,7 @@ class Trust:
         m = verify_presentation(body["presentation"][0], holder_did=verified.did, our_did=self.node.did, now=now,
                                 resolver=self._resolver, anchor=self.anchor, status=self.status_cache())
         caller = Caller(verified.did, tuple(m.roles), tuple(m.territory), m.legal_name, m.credential_id,
-                        m.raw.get("credentialStatus"))
+                        m.raw.get("credentialStatus"), m.audit_scope)
         with self._lock:
             self._membership[verified.did] = (now, caller)
         return caller
@@ -363,7 +364,8 @@ class Trust:
         return issue_presentation(self.signing_key(), verifier.did, [latest.jwt], now)
 
     # -- authority ----------------------------------------------------------------------------------------------
-    def enrol(self, *, did: str, legal_name: str, siren: str, roles: list[str], territory: list[str]) -> dict[str, Any]:
+    def enrol(self, *, did: str, legal_name: str, siren: str, roles: list[str], territory: list[str],
+              audit_scope: list[str] | None = None) -> dict[str, Any]:
         from connector.config import MEMBER_ROLES
         from connector.identity.did import parse_did_web
         from policies.territory import parse_code
@@ -380,6 +382,17 @@ class Trust:
                                  "national members have no territory)")
         if not (len(siren) == 9 and siren.isdigit()):
             raise EnrolmentError("siren: expected 9 digits")
+        if ("auditor" in roles) != (audit_scope is not None):
+            raise EnrolmentError("audit_scope: the list of node DIDs to audit is given exactly when the role "
+                                 "auditor is")
+        if audit_scope is not None and (not isinstance(audit_scope, list) or not audit_scope
+                                        or not all(isinstance(d, str) for d in audit_scope)):
+            raise EnrolmentError("audit_scope: expected a non-empty list of node DIDs")
+        for node_did in audit_scope or []:
+            try:
+                parse_did_web(node_did)
+            except IdentityError as e:
+                raise EnrolmentError(f"audit_scope: {e.reason}") from None
         with self.node.session() as s:
             existing = s.get(Member, did)
             if existing is not None:
@@ -390,6 +403,9 @@ class Trust:
                             status="active", status_index=index,
                             enrolled_at=self.node.clock.utcnow())
             s.add(member)
+            if audit_scope is not None:
+                from connector.audit_node import MemberAuditScope
+                s.add(MemberAuditScope(did=did, scope=list(audit_scope)))
             s.commit()
         return _member_json(member)
 
@@ -439,8 +455,11 @@ class Trust:
                 return None
             cred_id = f"urn:uuid:{uuid.uuid4()}"
             version, digest = rulebook()
+            from connector.audit_node import MemberAuditScope
+            scope = s.get(MemberAuditScope, member.did)
             subject = MembershipSubject(member.did, member.legal_name, member.siren, tuple(member.roles),
-                                        tuple(member.territory), member.enrolled_at.date(), version, digest)
+                                        tuple(member.territory), member.enrolled_at.date(), version, digest,
+                                        tuple(scope.scope) if scope is not None else None)
             jwt = issue_membership_credential(self.signing_key("issuer"), subject,
                                               status_list_url=self.status_list_url(),
                                               status_index=member.status_index, now=self.node.clock.now(),

@@ -77,7 +77,8 @@ def enrol():  # type: ignore[no-untyped-def]
     try:
         member = current_app.config["TRUST"].enrol(
             did=body["did"], legal_name=body["legal_name"], siren=str(body.get("siren", "000000000")),
-            roles=list(body["roles"]), territory=list(body.get("territory", [])))
+            roles=list(body["roles"]), territory=list(body.get("territory", [])),
+            audit_scope=body.get("audit_scope"))
     except EnrolmentError as e:
         raise _BadRequest(str(e)) from None
     return jsonify(member), 201

@@ -1,0 +1,532 @@
+"""The exchange log as a running node serves it: checkpoints on schedule and on demand, the hub's witness, and
+auditors' access by credential role.
+
+- ``tick(node, trust)`` does what is due: a checkpoint when the log grew and ``[audit] checkpoint_seconds`` passed
+  (or ``checkpoint_entries`` entries were added), then, on a node that is not the hub, the submission of its latest
+  checkpoint to the hub's witness if the hub has not countersigned it yet (a failure is retried at the next tick).
+  Only the worker process holding the ``audit.tick`` lease does this work; :class:`AuditScheduler` runs ``tick``
+  in a daemon thread of each served worker process.
+- ``witness_checkpoint`` is the hub's side of ``POST /audit/witness``: the node's checkpoint is checked with its
+  audit key taken from its DID document and with a consistency proof from the last size the hub countersigned for
+  that log; the state per log is kept in the hub's database (``audit_witness``), under a row lock, so it survives
+  restarts and several workers, and a checkpoint that does not extend it is refused as a fork.
+- ``auditor_refusal`` and ``log_auditor_access``: an auditor's verified credential must carry the role ``auditor``
+  and this node's DID in its ``auditScope``; every access, granted or refused, is written to the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import JSON, BigInteger, Column, Text, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+
+from connector.audit import (COSIGNATURE_V1, ED25519, AuditCheckpoint, AuditCosignature, ForkError, NoteError,
+                             NoteSigner, NoteVerifier, Witness, add_cosignature, add_cosignatures, append,
+                             consistency_proof, format_ts, maybe_checkpoint, parse_checkpoint, parse_note,
+                             verify_checkpoint)
+from connector.audit import checkpoint as cut_checkpoint
+from connector.audit_service import audit_origin, ensure_log, record
+
+__all__ = ["AuditWitnessState", "AuditLease", "MemberAuditScope", "AuditSettings", "audit_settings",
+           "log_signer", "witness_signer", "witness_name", "witness_vkeys", "origin_of_did", "audit_verifiers", "vkeys_of",
+           "latest_checkpoint", "CheckpointInfo", "sign_checkpoint_now", "WitnessOutcome", "submit_to_witness",
+           "WitnessRefusal", "witness_checkpoint", "TickResult", "tick", "acquire_lease", "AuditScheduler",
+           "auditor_refusal", "log_auditor_access", "describe_entry", "AUDIT_BUNDLE_DATASET"]
+
+log = logging.getLogger(__name__)
+
+#: the dataset id under which auditors' bundle downloads are written to the log
+AUDIT_BUNDLE_DATASET = "urn:passerelle:audit-bundle"
+_MAX_PROOF = 64
+_MAX_NOTE = 8192
+
+
+# -- tables (migration 0007) ----------------------------------------------------------------------------------------
+
+class AuditWitnessState(SQLModel, table=True):
+    """On the hub: the latest checkpoint it countersigned for each node's log (keyed by the log's origin)."""
+
+    __tablename__ = "audit_witness"
+    origin: str = Field(primary_key=True, max_length=512)
+    did: str = Field(max_length=512)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root_hash: str = Field(max_length=64)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    cosigned_at: str = Field(max_length=32)
+
+
+class AuditLease(SQLModel, table=True):
+    """A named lease held by one process (``host:pid``) until ``until`` (epoch seconds), renewed as it works."""
+
+    __tablename__ = "audit_lease"
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=128)
+    until: float
+
+
+class MemberAuditScope(SQLModel, table=True):
+    """On the authority: the node DIDs an auditor member may audit, issued as its credential's ``auditScope``."""
+
+    __tablename__ = "member_audit_scope"
+    did: str = Field(primary_key=True, max_length=512)
+    scope: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+_CP = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+_COSIG = AuditCosignature.__table__  # type: ignore[attr-defined]
+_WIT = AuditWitnessState.__table__  # type: ignore[attr-defined]
+_LEASE = AuditLease.__table__  # type: ignore[attr-defined]
+
+
+# -- settings and keys ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditSettings:
+    checkpoint_seconds: float = 60.0   # 0 turns the background scheduler off (checkpoints on demand only)
+    checkpoint_entries: int = 1000
+    witness: bool = True               # submit checkpoints to the hub's witness
+
+
+def audit_settings(node: Any) -> AuditSettings:
+    """``[audit]`` of the node's config: ``checkpoint_seconds``, ``checkpoint_entries``, ``witness``."""
+    raw: Mapping[str, Any] = getattr(node.config.model, "audit", None) or {}
+    unknown = sorted(set(raw) - {"checkpoint_seconds", "checkpoint_entries", "witness"})
+    problems = [f"[audit] {k}: unknown key" for k in unknown]
+    seconds = raw.get("checkpoint_seconds", 60)
+    entries = raw.get("checkpoint_entries", 1000)
+    witness = raw.get("witness", True)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        problems.append(f"[audit] checkpoint_seconds: expected a number of seconds ≥ 0, got {seconds!r}")
+    if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
+        problems.append(f"[audit] checkpoint_entries: expected a whole number ≥ 1, got {entries!r}")
+    if not isinstance(witness, bool):
+        problems.append(f"[audit] witness: expected true or false, got {witness!r}")
+    if problems:
+        raise ValueError(f"{node.config.path}: " + "; ".join(problems))
+    return AuditSettings(float(seconds), int(entries), witness)
+
+
+def log_signer(node: Any) -> NoteSigner:
+    """The node's audit key under the log's origin: signs checkpoints and bundle manifests."""
+    return NoteSigner(audit_origin(node), node.private_key("audit"))
+
+
+def witness_name(url: str) -> str:
+    """The hub's witness key name, ``host:port/witness``, from the hub's public URL."""
+    return url.split("://", 1)[-1].split("/", 1)[0] + "/witness"
+
+
+def witness_signer(node: Any) -> NoteSigner:
+    """On the hub: its audit key as a cosignature (type 0x04) key named ``<host>/witness``."""
+    return NoteSigner(witness_name(node.public_url), node.private_key("audit"), COSIGNATURE_V1)
+
+
+def origin_of_did(did: str) -> str:
+    """The only log origin a participant may submit: its DID's host (and port) followed by ``/audit/v1``."""
+    from connector.identity.did import parse_did_web
+    return f"{parse_did_web(did).netloc}/audit/v1"
+
+
+def _raw(public_key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def audit_verifiers(doc: Any, name: str, sig_type: int = ED25519) -> list[NoteVerifier]:
+    """Verifier keys named ``name`` from a DID document's audit keys (``assertionMethod``, ids ``#audit-…``)."""
+    return [NoteVerifier(name, sig_type, _raw(key)) for kid, key in doc.keys("assertionMethod").items()
+            if kid.split("#", 1)[-1].startswith("audit-")]
+
+
+def witness_vkeys(node: Any, trust: Any) -> list[str]:
+    """The hub's witness vkey(s), listed in bundles for the auditor's information (best effort: none if the
+    hub's DID document cannot be read now)."""
+    from connector.identity import IdentityError
+    from connector.peers import PeerError
+    if node.is_authority:
+        return [witness_signer(node).vkey]
+    try:
+        doc = trust._resolver.resolve(node.config.authority.did)
+    except (IdentityError, PeerError):
+        return []
+    return [v.vkey for v in audit_verifiers(doc, witness_name(node.config.authority.url), COSIGNATURE_V1)]
+
+
+def vkeys_of(node: Any) -> dict[str, str]:
+    """The vkeys an auditor pins for this node: its log key and, on the hub, its witness key."""
+    out = {"log": log_signer(node).vkey}
+    if node.is_authority:
+        out["witness"] = witness_signer(node).vkey
+    return out
+
+
+# -- checkpoints ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    size: int
+    root: str            # hex
+    note: str            # with the cosignature lines received so far
+    witnesses: tuple[str, ...]
+    created_at: str
+
+
+def latest_checkpoint(session: Any) -> CheckpointInfo | None:
+    row = session.execute(select(_CP.c.size, _CP.c.root_hash, _CP.c.note, _CP.c.created_at)
+                          .order_by(_CP.c.size.desc()).limit(1)).first()
+    if row is None:
+        return None
+    cosigs = session.execute(select(_COSIG.c.witness, _COSIG.c.line).where(_COSIG.c.size == row.size)
+                             .order_by(_COSIG.c.id)).all()
+    return CheckpointInfo(row.size, row.root_hash, add_cosignatures(row.note, [c.line for c in cosigs]),
+                          tuple(dict.fromkeys(c.witness for c in cosigs)), row.created_at)
+
+
+def sign_checkpoint_now(node: Any, now: float | None = None) -> CheckpointInfo:
+    """Sign a checkpoint of the whole log now (the latest one again if the log has not grown)."""
+    ensure_log(node)
+    when = node.clock.now() if now is None else now
+    with node.session() as s, s.begin():
+        cut_checkpoint(s, log_signer(node), when)
+    with node.session() as s:
+        info = latest_checkpoint(s)
+    assert info is not None
+    return info
+
+
+# -- the node's side of witnessing ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WitnessOutcome:
+    size: int
+    witnessed: bool
+    detail: str
+
+
+def _b64(hashes: list[bytes]) -> list[str]:
+    return [base64.b64encode(h).decode() for h in hashes]
+
+
+def submit_to_witness(node: Any, trust: Any) -> WitnessOutcome:
+    """Send the latest checkpoint to the hub with a consistency proof from the last size it countersigned; store
+    the cosignature it returns after checking it with the hub's audit key (from the hub's DID document).
+
+    Best effort: a failure is reported, not raised, and the next tick tries again.
+    """
+    from connector.peers import PeerError
+    from connector.identity import IdentityError
+    if node.is_authority:
+        return WitnessOutcome(0, False, "the hub does not witness its own log")
+    authority = node.config.authority
+    name = witness_name(authority.url)
+    with node.session() as s:
+        info = latest_checkpoint(s)
+        if info is None:
+            return WitnessOutcome(0, False, "no checkpoint yet")
+        if name in info.witnesses:
+            return WitnessOutcome(info.size, True, "already countersigned")
+        old = s.execute(select(_COSIG.c.size).where(_COSIG.c.witness == name)
+                        .order_by(_COSIG.c.size.desc()).limit(1)).scalar() or 0
+    plain = _plain_note(info.note)
+    url = authority.url.rstrip("/") + "/audit/witness"
+    for _ in range(2):
+        with node.session() as s:
+            proof = consistency_proof(s, old, info.size) if 0 < old < info.size else []
+        try:
+            status, body = trust.peers.request("POST", url, token=trust.self_issued_token(authority.did),
+                                               json={"checkpoint": plain, "old_size": old, "proof": _b64(proof)})
+        except (PeerError, IdentityError) as e:
+            return WitnessOutcome(info.size, False, f"hub unreachable: {e}")
+        if status == 409 and isinstance(body, dict) and body.get("error") == "old_size_mismatch" \
+                and isinstance(body.get("size"), int) and 0 <= body["size"] <= info.size and body["size"] != old:
+            old = body["size"]  # the hub saw another size last (e.g. our cosignature was lost): prove from there
+            continue
+        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("cosignature"), str):
+            detail = body.get("message") if isinstance(body, dict) else str(body)[:200]
+            return WitnessOutcome(info.size, False, f"hub refused ({status}): {detail}")
+        line = body["cosignature"]
+        try:
+            hub_doc = trust._resolver.resolve(authority.did)
+            verify = verify_checkpoint(add_cosignatures(plain, [line]), [log_signer(node).verifier()],
+                                       audit_verifiers(hub_doc, name, COSIGNATURE_V1))
+        except (NoteError, IdentityError) as e:
+            return WitnessOutcome(info.size, False, f"the hub's cosignature does not verify: {e}")
+        if not verify.cosignatures:
+            return WitnessOutcome(info.size, False, "the hub's cosignature is not by its audit key")
+        with node.session() as s, s.begin():
+            add_cosignature(s, info.size, line, node.clock.utcnow())
+        return WitnessOutcome(info.size, True, "countersigned by the hub")
+    return WitnessOutcome(info.size, False, "the hub keeps answering with another size")
+
+
+def _plain_note(note: str) -> str:
+    """The note with only the log's own signature (cosignature lines are added by the witness)."""
+    parsed = parse_note(note)
+    from connector.audit.note import format_note
+    own = [sig.line() for sig in parsed.signatures if sig.name == parse_checkpoint(parsed.text).origin]
+    return format_note(parsed.text, own)
+
+
+# -- the hub's side of witnessing -----------------------------------------------------------------------------------
+
+class WitnessRefusal(Exception):
+    """A refused submission: HTTP status, an error code and a message for the node's operator."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+def _read_submission(body: Any) -> tuple[str, int, list[bytes]]:
+    if not isinstance(body, dict):
+        raise WitnessRefusal(400, "bad_request", "the body must be a JSON object")
+    problems = []
+    note, old, proof = body.get("checkpoint"), body.get("old_size", 0), body.get("proof", [])
+    if not isinstance(note, str) or not 0 < len(note) <= _MAX_NOTE:
+        problems.append(f"checkpoint: expected a signed note of at most {_MAX_NOTE} characters")
+    if isinstance(old, bool) or not isinstance(old, int) or old < 0:
+        problems.append("old_size: expected a whole number ≥ 0")
+    hashes: list[bytes] = []
+    if not isinstance(proof, list) or len(proof) > _MAX_PROOF:
+        problems.append(f"proof: expected a list of at most {_MAX_PROOF} base64 hashes")
+    else:
+        for i, h in enumerate(proof):
+            try:
+                raw = base64.b64decode(h, validate=True) if isinstance(h, str) else b""
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                problems.append(f"proof[{i}]: expected a base64 SHA-256 hash")
+            hashes.append(raw)
+    if problems:
+        raise WitnessRefusal(400, "bad_request", "; ".join(problems))
+    return note, old, hashes
+
+
+def witness_checkpoint(node: Any, trust: Any, caller_did: str, body: Any) -> dict[str, Any]:
+    """Countersign a member's checkpoint (hub only) or raise :class:`WitnessRefusal`.
+
+    The checkpoint must name the caller's own log (origin = its DID's host + ``/audit/v1``) and carry a valid
+    signature by an audit key of the caller's DID document; ``old_size`` must be the size the hub countersigned
+    last for that log (409 ``old_size_mismatch`` with the hub's size otherwise), and ``proof`` must show the new
+    tree extends it (409 ``fork`` otherwise).
+    """
+    from connector.identity import IdentityError
+    if not node.is_authority:
+        raise WitnessRefusal(404, "not_hub", "only the hub witnesses checkpoints")
+    note, old_size, proof = _read_submission(body)
+    try:
+        cp = parse_checkpoint(parse_note(note).text)
+    except NoteError as e:
+        raise WitnessRefusal(400, "bad_checkpoint", f"not a checkpoint note: {e}") from None
+    expected = origin_of_did(caller_did)
+    if cp.origin != expected:
+        raise WitnessRefusal(403, "wrong_origin", f"{caller_did} may submit checkpoints of {expected!r} only, "
+                                                  f"not {cp.origin!r}")
+    try:
+        keys = audit_verifiers(trust._resolver.resolve(caller_did), cp.origin)
+    except IdentityError as e:
+        raise WitnessRefusal(400, "unresolvable", f"cannot read the audit key of {caller_did}: {e}") from None
+    if not keys:
+        raise WitnessRefusal(400, "no_audit_key", f"the DID document of {caller_did} lists no #audit- key")
+    ensure_log(node)
+    now = node.clock.now()
+    for attempt in range(2):
+        try:
+            return _cosign(node, caller_did, cp.origin, note, old_size, proof, keys, now)
+        except IntegrityError:  # two first submissions of one log at once: the other one won, check against it
+            if attempt:
+                raise WitnessRefusal(409, "busy", "another submission for this log was being countersigned")
+        except ForkError as e:
+            _log_refusal(node, caller_did, cp.size, "FORK", str(e))
+            raise WitnessRefusal(409, "fork", f"refused: {e}") from None
+        except NoteError as e:
+            _log_refusal(node, caller_did, cp.size, "BAD_SIGNATURE", str(e))
+            raise WitnessRefusal(400, "bad_signature", f"refused: {e}") from None
+    raise AssertionError("unreachable")
+
+
+def _cosign(node: Any, did: str, origin: str, note: str, old_size: int, proof: list[bytes],
+            keys: list[NoteVerifier], now: float) -> dict[str, Any]:
+    with node.session() as s, s.begin():
+        # a write first: the row lock (PostgreSQL) or the write lock (SQLite) orders submissions for one log
+        s.execute(update(_WIT).where(_WIT.c.origin == origin).values(size=_WIT.c.size))
+        row = s.execute(select(_WIT).where(_WIT.c.origin == origin)).first()
+        state = {origin: (row.size, bytes.fromhex(row.root_hash))} if row is not None else {}
+        if row is not None and old_size != row.size:
+            raise WitnessRefusal(409, "old_size_mismatch", f"the last checkpoint countersigned for {origin} has "
+                                                           f"size {row.size}; prove consistency from there",
+                                 size=row.size)
+        witness = Witness(witness_signer(node), keys, state)
+        line = witness.cosign(note, proof, int(now))
+        cp = parse_checkpoint(parse_note(note).text)
+        values = {"did": did, "size": cp.size, "root_hash": cp.root.hex(), "note": note,
+                  "cosigned_at": format_ts(now)}
+        if row is None:
+            s.execute(_WIT.insert().values(origin=origin, **values))
+        else:
+            s.execute(update(_WIT).where(_WIT.c.origin == origin).values(**values))
+        append(s, "checkpoint.witnessed", {
+            "actor": {"did": node.did, "role": "witness"}, "counterparty": {"did": did},
+            "checkpoint": {"size": cp.size, "root": base64.b64encode(cp.root).decode(),
+                           "witness": witness.signer.name}}, now)
+    return {"cosignature": line, "size": cp.size, "witness": witness.signer.name}
+
+
+def _log_refusal(node: Any, did: str, size: int, code: str, message: str) -> None:
+    record(node, "policy.decision", {
+        "actor": {"did": node.did, "role": "witness"}, "counterparty": {"did": did},
+        "checkpoint": {"size": size},
+        "decision": {"effect": "deny", "rule": "witness", "reason_code": code, "reasons": [message[:500]]}})
+
+
+# -- scheduling -----------------------------------------------------------------------------------------------------
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(node: Any, name: str, owner: str, now: float, ttl: float) -> bool:
+    """Take or renew the lease ``name`` for ``owner`` until ``now + ttl``; False while another owner holds it."""
+    with node.session() as s, s.begin():
+        taken = s.execute(update(_LEASE).where(_LEASE.c.name == name, or_(_LEASE.c.owner == owner,
+                                                                          _LEASE.c.until < now))
+                          .values(owner=owner, until=now + ttl)).rowcount
+        if taken:
+            return True
+        if s.execute(select(_LEASE.c.name).where(_LEASE.c.name == name)).first() is not None:
+            return False
+    try:
+        with node.session() as s, s.begin():
+            s.execute(_LEASE.insert().values(name=name, owner=owner, until=now + ttl))
+        return True
+    except IntegrityError:  # another process inserted it first
+        return False
+
+
+@dataclass(frozen=True)
+class TickResult:
+    leader: bool                        # this process held the lease and did the work
+    checkpoint: CheckpointInfo | None   # the checkpoint signed by this tick, if any
+    witness: WitnessOutcome | None
+
+
+def tick(node: Any, trust: Any = None, *, now: float | None = None, owner: str | None = None) -> TickResult:
+    """Do what is due: a checkpoint if the log grew and the interval (or the entry count) is reached, then the
+    submission of the latest checkpoint to the hub's witness if it is not countersigned yet."""
+    settings = audit_settings(node)
+    when = node.clock.now() if now is None else now
+    ttl = max(3 * settings.checkpoint_seconds, 30.0)
+    if not acquire_lease(node, "audit.tick", owner or _owner(), when, ttl):
+        return TickResult(False, None, None)
+    ensure_log(node)
+    with node.session() as s, s.begin():
+        note = maybe_checkpoint(s, log_signer(node), when, every_seconds=settings.checkpoint_seconds,
+                                every_entries=settings.checkpoint_entries)
+    info = None
+    if note is not None:
+        with node.session() as s:
+            info = latest_checkpoint(s)
+    outcome = None
+    if trust is not None and settings.witness and not node.is_authority:
+        outcome = submit_to_witness(node, trust)
+        if not outcome.witnessed and outcome.size:
+            log.warning("checkpoint %s not witnessed yet: %s", outcome.size, outcome.detail)
+    return TickResult(True, info, outcome)
+
+
+class AuditScheduler:
+    """Runs ``tick`` in a daemon thread of one worker process, every quarter of the checkpoint interval (at
+    least 1 s); every worker runs one and the lease leaves the work to one of them."""
+
+    def __init__(self, node: Any, trust: Any, settings: AuditSettings | None = None):
+        self.node, self.trust = node, trust
+        self.settings = settings or audit_settings(node)
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def period(self) -> float:
+        return max(1.0, self.settings.checkpoint_seconds / 4)
+
+    def start(self) -> "AuditScheduler":
+        self._thread = threading.Thread(target=self._run, name="passerelle-audit", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                tick(self.node, self.trust)
+            except Exception:  # a failed tick must not stop the scheduler; the next one tries again
+                log.exception("audit tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+# -- auditors -------------------------------------------------------------------------------------------------------
+
+def auditor_refusal(node: Any, caller: Any) -> str | None:
+    """None when ``caller`` may audit this node, else the reason code (``NOT_AUDITOR``, ``OUT_OF_SCOPE``)."""
+    if "auditor" not in caller.roles:
+        return "NOT_AUDITOR"
+    if node.did not in (getattr(caller, "audit_scope", None) or ()):
+        return "OUT_OF_SCOPE"
+    return None
+
+
+def log_auditor_access(node: Any, auditor: str, *, permitted: bool, reason_code: str, method: str, route: str,
+                       status: int, data: Mapping[str, Any] | None = None) -> int:
+    """Write an auditor's access (or its refusal) to this node's log; returns the entry's seq."""
+    body: dict[str, Any] = {
+        "actor": {"did": node.did, "role": "audited"}, "counterparty": {"did": auditor, "role": "auditor"},
+        "decision": {"effect": "permit" if permitted else "deny", "rule": "audit-access",
+                     "reason_code": reason_code},
+        "http": {"method": method, "route": route[:256], "status": status}}
+    kind = "policy.decision"
+    if data is not None:
+        kind = "data.pull"
+        body["dataset"] = {"id": AUDIT_BUNDLE_DATASET, "format": "zip"}
+        body["data"] = dict(data)
+        body.pop("decision")
+    return record(node, kind, body)
+
+
+def describe_entry(e: Mapping[str, Any]) -> str:
+    """One line for an entry: its process change, agreement, dataset, data, decision and counter-party."""
+    parts = []
+    p = e.get("process")
+    if p:
+        pid = p.get("provider_pid") or p.get("consumer_pid") or ""
+        parts.append(f"{p.get('kind')} {pid} {p.get('state_from') or '-'}→{p.get('state_to') or '-'}".strip())
+    if "agreement" in e:
+        parts.append(f"agreement {e['agreement'].get('id')}")
+    if "dataset" in e:
+        parts.append(f"dataset {e['dataset'].get('id')}")
+    if "data" in e:
+        d = e["data"]
+        parts.append(f"{d.get('bytes', '?')} B, {d.get('rows', '?')} rows")
+    if "decision" in e:
+        d = e["decision"]
+        parts.append(f"{d.get('effect')} {d.get('reason_code') or ''}".strip())
+    if "checkpoint" in e:
+        parts.append(f"checkpoint {e['checkpoint'].get('size')}")
+    if "counterparty" in e:
+        parts.append(f"with {e['counterparty'].get('did')}")
+    return "; ".join(parts)
