@@ -89,7 +89,8 @@ def _compute_on_hub(directory: Path, bookings: Path | None, capacity: Path | Non
         if landed is None:
             raise click.ClickException("no campsite snapshot has landed at this hub yet; give --bookings and "
                                        "--capacity")
-        bookings, capacity, campsites, snap = landed.bookings, landed.capacity, landed.campsites, snap or landed.snapshot
+        bookings, capacity, campsites = landed.bookings, landed.capacity, landed.campsites
+        snap = snap or landed.snapshot
     try:
         run, fresh = service.land(bookings, capacity, campsites, snap)
     except (InputError, FileNotFoundError, RuntimeError) as exc:

@@ -115,7 +115,8 @@ def _check_filters(tables: dict[str, pa.Table], region: str | None, unit: str, w
     opts = options_json(tables)
     problems = []
     if region and region not in {r["code"] for r in opts["regions"]}:
-        problems.append(f"région {region!r} absente de ce calcul (choix : {', '.join(r['code'] for r in opts['regions'])})")
+        codes = ", ".join(r["code"] for r in opts["regions"])
+        problems.append(f"région {region!r} absente de ce calcul (choix : {codes})")
     if unit not in UNIT_LABELS:
         problems.append(f"type d'hébergement {unit!r} inconnu (choix : {', '.join(UNIT_LABELS)})")
     week = week or opts["default_week"]
@@ -165,8 +166,9 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
     pw = _eq(pace, unit_group=unit, stars_band="ALL", week_start=monday)
     prow = {r["geo_code"]: r for r in pw.to_pylist()}
     regs = sorted(r for r in pc.unique(weekly.column("geo_code")).to_pylist() if r and r.startswith("REG-"))
-    region_rows = [{"code": c, "name": _geo_name(c), "selected": c == geo, "panel": _cell(prow.get(c), "panel_campsites"),
-                    "n": _cell(prow.get(c), "occupancy_otb"), "n1": _cell(prow.get(c), "occupancy_otb_ly")}
+    region_rows = [{"code": c, "name": _geo_name(c), "selected": c == geo,
+                    "panel": _cell(prow.get(c), "panel_campsites"), "n": _cell(prow.get(c), "occupancy_otb"),
+                    "n1": _cell(prow.get(c), "occupancy_otb_ly")}
                    for c in regs]
     past = monday < snap - dt.timedelta(days=snap.weekday())
     regions = {"title": f"Taux d'occupation par région — {_week_label(year, wk)} · {UNIT_LABELS[unit]}",
@@ -253,7 +255,8 @@ def dashboard_json(tables: dict[str, pa.Table], run: dict[str, Any], *, region: 
             "campsites": _cell(cur, "n_campsites"), "pace_points": _cell(prow.get(geo), "pace_points"),
             "panel": _cell(prow.get(geo), "panel_campsites")}
 
-    return {"source": source, "filters": {"region": None if geo == "FR" else geo, "geo": geo, "geo_name": _geo_name(geo),
+    return {"source": source, "filters": {"region": None if geo == "FR" else geo, "geo": geo,
+                                          "geo_name": _geo_name(geo),
                                           "unit": unit, "week": f"{year}-W{wk:02d}",
                                           "week_label": _week_label(year, wk)},
             "kpis": kpis,
