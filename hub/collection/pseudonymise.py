@@ -5,14 +5,14 @@ A pseudonym is ``<namespace letter><key version>:<base32(HMAC-SHA256(key, namesp
 identifier unlinkable; the key version is both shown (which key made it) and hashed (a new version never links to
 the old pseudonyms, even if a key were reused). Values are stripped of surrounding spaces before hashing.
 The HMAC is RFC 2104 over SHA-256 with the inner and outer states precomputed once (tested against ``hmac``):
-it is the hot loop of ingestion and the precomputed form costs half of ``hmac.digest`` per value.
+it is the hot loop of ingestion and the precomputed form costs half of ``hmac.digest`` per value. Which values are
+hashed, and when, is decided per block of rows (see ``_Namespace``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from itertools import repeat
 
 import numpy as np
 import pyarrow as pa
@@ -47,52 +47,77 @@ def _b32_rows(digests: np.ndarray) -> np.ndarray:
 
 
 class _Namespace:
-    """The pseudonyms already computed for one namespace: value -> slot, slot -> pseudonym bytes."""
+    """Pseudonyms of one namespace, computed per block of rows for the block's distinct values.
+
+    No file-wide dictionary of raw values is kept (a Python dict of 1.6 M identifiers cost more than the HMACs
+    themselves): each block's distinct values are looked up in the previous block's (Arrow's hash join, in C++),
+    and only the values not found there are hashed. Exports come grouped by booking, so a value is hashed once;
+    a value whose rows are scattered over the file is hashed once per block it appears in (never once per row).
+    Each value also gets a 64-bit id (the first 8 bytes of its HMAC) for the duplicate check and the count of
+    distinct values.
+    """
 
     def __init__(self, prefix: bytes, inner, outer) -> None:
         self.prefix = prefix
         self.inner, self.outer = inner, outer
-        self.slots: dict[str, int] = {}
-        self.store = np.empty((1024, len(prefix) + 26), dtype=np.uint8)
+        self.width = len(prefix) + 26
+        self.prev_values: pa.Array | None = None
+        self.prev_rows = np.empty((0, self.width), dtype=np.uint8)
+        self.prev_ids = np.empty(0, dtype=np.int64)
+        self.new_ids: list[np.ndarray] = []
+        self.hmacs = 0
 
-    def slots_for(self, values: list[str]) -> np.ndarray:
-        """Global slot of each value, computing the HMAC of the unseen ones (once each)."""
-        slots = self.slots
-        out = np.fromiter(map(slots.get, values, repeat(-1)), dtype=np.int64, count=len(values))
-        new = np.flatnonzero(out < 0)
+    def _mac_all(self, values: list[str]) -> np.ndarray:
+        ic, oc = self.inner.copy, self.outer.copy
+
+        def mac(v: str) -> bytes:
+            h = ic()
+            h.update(v.encode("utf-8"))
+            o = oc()
+            o.update(h.digest())
+            return o.digest()
+
+        return np.frombuffer(b"".join(map(mac, values)), dtype=np.uint8).reshape(len(values), 32)
+
+    def lookup(self, uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(pseudonym bytes, 64-bit id) of each distinct value of a block (string array without nulls)."""
+        k = len(uniques)
+        rows = np.empty((k, self.width), dtype=np.uint8)
+        ids = np.empty(k, dtype=np.int64)
+        if self.prev_values is not None and len(self.prev_values):
+            pos = pc.index_in(uniques, value_set=self.prev_values).fill_null(-1).to_numpy(zero_copy_only=False)
+            hit = pos >= 0
+            rows[hit] = self.prev_rows[pos[hit]]
+            ids[hit] = self.prev_ids[pos[hit]]
+            new = np.flatnonzero(~hit)
+        else:
+            new = np.arange(k)
         if len(new):
-            fresh = list(dict.fromkeys(values[i] for i in new))
-            start, n = len(slots), len(fresh)
-            ic, oc = self.inner.copy, self.outer.copy
+            fresh = (uniques if len(new) == k else uniques.take(pa.array(new))).to_pylist()
+            digests = self._mac_all(fresh)
+            part = rows[new] if len(new) != k else rows
+            part[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
+            part[:, len(self.prefix):] = _b32_rows(digests)
+            new_ids = np.ascontiguousarray(digests[:, :8]).view(np.int64).ravel()
+            if len(new) != k:
+                rows[new] = part
+            ids[new] = new_ids
+            self.new_ids.append(new_ids)
+            self.hmacs += len(new)
+        self.prev_values, self.prev_rows, self.prev_ids = uniques, rows, ids
+        return rows, ids
 
-            def mac(v: str) -> bytes:
-                h = ic()
-                h.update(v.encode("utf-8"))
-                o = oc()
-                o.update(h.digest())
-                return o.digest()
+    def distinct_count(self) -> int:
+        if len(self.new_ids) > 1:
+            self.new_ids = [np.unique(np.concatenate(self.new_ids))]
+        return len(self.new_ids[0]) if self.new_ids else 0
 
-            digests = np.frombuffer(b"".join(map(mac, fresh)), dtype=np.uint8).reshape(n, 32)
-            slots.update(zip(fresh, range(start, start + n)))
-            need = start + n
-            if need > len(self.store):
-                grown = np.empty((max(need, 2 * len(self.store)), self.store.shape[1]), dtype=np.uint8)
-                grown[:start] = self.store[:start]
-                self.store = grown
-            rows = self.store[start:need]
-            rows[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
-            rows[:, len(self.prefix):] = _b32_rows(digests)
-            if n == len(new):
-                out[new] = np.arange(start, need)
-            else:
-                out[new] = [slots[values[i]] for i in new]
-        return out
-
-    def pseudonyms(self, slots: np.ndarray) -> pa.Array:
-        width = self.store.shape[1]
-        data = np.ascontiguousarray(self.store[slots]).tobytes()
-        offsets = np.arange(0, (len(slots) + 1) * width, width, dtype=np.int32)
-        return pa.Array.from_buffers(pa.string(), len(slots), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    @staticmethod
+    def as_strings(rows: np.ndarray) -> pa.Array:
+        n, width = rows.shape
+        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+        return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                      pa.py_buffer(np.ascontiguousarray(rows).tobytes())])
 
 
 class Pseudonymiser:
@@ -126,32 +151,35 @@ class Pseudonymiser:
         return self.column(namespace, pa.array([value]))[0].as_py()
 
     def distinct_count(self, namespace: str) -> int:
+        """Distinct values pseudonymised so far in ``namespace`` (by their 64-bit ids)."""
         ns = self._spaces.get(namespace)
-        return len(ns.slots) if ns else 0
+        return ns.distinct_count() if ns else 0
+
+    def hmac_count(self, namespace: str) -> int:
+        """HMACs computed so far in ``namespace`` (equal to the distinct count for a file grouped by value)."""
+        ns = self._spaces.get(namespace)
+        return ns.hmacs if ns else 0
 
     def column(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Pseudonyms for a string column (values stripped of surrounding spaces; nulls stay null)."""
-        codes, slots = self.codes(namespace, values)
-        out = self._space(namespace).pseudonyms(slots)
-        return out.take(codes)
+        indices, dictionary, _ = self.codes(namespace, values)
+        return dictionary.take(indices)
 
-    def codes(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-        """(per-row index into the batch's distinct values, global slot of each distinct value)."""
+    def codes(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        """(per-row index into the block's distinct values, their pseudonyms, their 64-bit ids)."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         enc = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
         d = enc.dictionary
-        if d.null_count or pc.any(pc.not_equal(d, pc.utf8_trim_whitespace(d))).as_py():
-            uniques = [v.strip() if v is not None else "" for v in d.to_pylist()]
-        else:  # the usual case: no surrounding spaces to normalise, no per-value Python work
-            uniques = d.to_pylist()
-        return enc.indices, self._space(namespace).slots_for(uniques)
+        if d.null_count:
+            d = d.fill_null("")
+        if pc.any(pc.not_equal(d, pc.utf8_trim_whitespace(d))).as_py():
+            d = pc.utf8_trim_whitespace(d)
+        ns = self._space(namespace)
+        rows, ids = ns.lookup(d)
+        return enc.indices, ns.as_strings(rows), ids
 
-    def pseudonyms(self, namespace: str, slots: np.ndarray) -> pa.Array:
-        """The pseudonyms of global slots (as returned by ``codes``)."""
-        return self._space(namespace).pseudonyms(slots)
-
-    def global_ids(self, namespace: str, values: pa.Array) -> np.ndarray:
-        """Per-row global slot (a dense integer per distinct value) for duplicate detection."""
-        idx, slots = self.codes(namespace, values)
-        return slots[idx.to_numpy(zero_copy_only=False)]
+    def row_ids(self, namespace: str, values: pa.Array) -> np.ndarray:
+        """Per-row 64-bit id of each value (the first 8 bytes of its HMAC), for duplicate detection."""
+        idx, _, ids = self.codes(namespace, values)
+        return ids[idx.fill_null(0).to_numpy(zero_copy_only=False)]
