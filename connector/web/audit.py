@@ -89,8 +89,9 @@ def _when(value: str | None, name: str) -> str | None:
     return format_ts(t)
 
 
-def _filters(args: Any, *, with_kind: bool = True) -> dict[str, Any]:
-    """The query's filters from request arguments; bad ones raise ``_BadFilter`` naming every problem."""
+def _filters(args: Any, *, with_kind: bool = True, with_limit: bool = False) -> dict[str, Any]:
+    """The query's filters from request arguments (and ``limit`` when asked); bad ones raise ``_BadFilter``
+    naming every problem."""
     out: dict[str, Any] = {}
     problems = []
     for key in ("agreement", "participant", "dataset"):
@@ -109,36 +110,39 @@ def _filters(args: Any, *, with_kind: bool = True) -> dict[str, Any]:
         if kind is not None and kind not in EVENTS and not (kind.endswith("*") and len(kind) > 1):
             problems.append(f"kind: {kind!r} is not an event type (or a prefix such as 'transfer.*')")
         out["kind"] = kind
+    if with_limit:
+        raw = args.get("limit") or "1000"
+        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
+            problems.append(f"limit: expected a whole number from 1 to {_MAX_LIMIT}")
+        else:
+            out["limit"] = int(raw)
     if problems:
         raise _BadFilter("; ".join(problems))
     return out
 
 
-def _limit(args: Any, default: int = 1000) -> int:
-    raw = args.get("limit")
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
-        raise _BadFilter(f"limit: expected a whole number from 1 to {_MAX_LIMIT}")
-    return int(raw)
-
-
-def _entries(filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+def _entries(filters: dict[str, Any], limit: int = _MAX_LIMIT) -> list[dict[str, Any]]:
     from connector.audit import query
     from connector.audit_service import ensure_log
     node = _node()
     ensure_log(node)
+    filters = dict(filters)
+    limit = filters.pop("limit", limit)
     with node.session() as s:
         return query(s, limit=limit, **filters)
 
 
 def _bundle_response(filters: dict[str, Any], on_written: Any = None) -> Response:
-    """Export a signed bundle (a fresh checkpoint first) to a temporary zip and stream it."""
+    """Export a signed bundle to a temporary zip and stream it. A fresh checkpoint is signed first and, on a node,
+    submitted to the hub (best effort), so the whole bundle is covered by a countersigned checkpoint."""
     from connector.audit import export_bundle
-    from connector.audit_node import log_signer, witness_vkeys
+    from connector.audit_node import log_signer, sign_checkpoint_now, submit_to_witness, witness_vkeys
     from connector.audit_service import ensure_log
     node = _node()
     ensure_log(node)
+    sign_checkpoint_now(node)
+    if not node.is_authority:
+        submit_to_witness(node, _trust())
     tmp = Path(tempfile.mkdtemp(prefix="audit-bundle-"))
     path = tmp / "audit.zip"
     try:
@@ -242,13 +246,13 @@ def auditor_entries():  # type: ignore[no-untyped-def]
     if denied is not None:
         return denied
     try:
-        filters, limit = _filters(request.args), _limit(request.args)
+        filters = _filters(request.args, with_limit=True)
     except _BadFilter as e:
         return json_error(400, "bad_filter", str(e))
     node = _node()
     log_auditor_access(node, caller.did, permitted=True, reason_code="AUDITOR", method=request.method,
                        route=request.path, status=200)
-    entries = _entries(filters, limit)
+    entries = _entries(filters)
     return jsonify({"node": node.did, "count": len(entries), "entries": entries})
 
 
@@ -293,10 +297,10 @@ def api_entries():  # type: ignore[no-untyped-def]
     if not _admin_ok():
         return _unauthorized()
     try:
-        filters, limit = _filters(request.args), _limit(request.args)
+        filters = _filters(request.args, with_limit=True)
     except _BadFilter as e:
         return json_error(400, "bad_filter", str(e))
-    entries = _entries(filters, limit)
+    entries = _entries(filters)
     return jsonify({"node": _node().did, "count": len(entries), "entries": entries})
 
 
@@ -333,11 +337,17 @@ def _timelines(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # every entry of the same processes so the timeline starts at the request
         keys = {(e["process"]["kind"], pid) for e in items if e.get("process")
                 for pid in (e["process"].get("consumer_pid"), e["process"].get("provider_pid")) if pid}
-        related = [e for e in entries if e.get("process") and any(
+        pool = {e["seq"]: e for e in entries}
+        for did in {(e.get("counterparty") or {}).get("did") for e in items} - {None}:
+            for e in _entries({"participant": did}):  # the entries before the agreement existed
+                if e.get("process"):
+                    pool.setdefault(e["seq"], e)
+        related = [e for e in pool.values() if e.get("process") and any(
             (e["process"]["kind"], pid) in keys
             for pid in (e["process"].get("consumer_pid"), e["process"].get("provider_pid")) if pid)]
         merged = sorted({e["seq"]: e for e in [*items, *related]}.values(), key=lambda e: e["seq"])
-        hist = processes(merged)
+        # state changes only: an agreement.* entry repeats the final state of the negotiation it concludes
+        hist = processes([e for e in merged if not e["event"].startswith("agreement.")])
         out.append({"agreement": agreement,
                     "entries": [{"seq": e["seq"], "ts": e["ts"], "event": e["event"], "detail": describe_entry(e)}
                                 for e in merged],
@@ -473,7 +483,7 @@ def _page(*, message: str | None = None, error: str | None = None, status: int =
         except _BadFilter as e:
             filters, error, status = {}, f"Filtre invalide : {e}", 400
         entries = _entries(filters, limit + 1)
-        timelines = _timelines(entries[:limit] if len(entries) <= limit else entries[:limit])
+        timelines = _timelines(entries[:limit])
         with node.session() as s:
             info = latest_checkpoint(s)
     bundle_query = urlencode({k: v for k, v in request.args.items() if k != "kind" and v})

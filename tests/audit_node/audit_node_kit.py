@@ -84,3 +84,47 @@ class PgSchemas:
             for schema in self.made:
                 c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         eng.dispose()
+
+
+# -- a small exchange ------------------------------------------------------------------------------------------------
+OPEN_OFFER = {"@id": "urn:offer:open", "@type": "Offer", "permission": [{"action": "use"}]}
+
+
+def publish(live: LiveNode, identifier: str, offers: list[dict[str, Any]]) -> str:
+    mapping = {"title": {"fr": "Fréquentation des campings", "en": "Campsite attendance"},
+               "description": {"fr": "Nuitées par semaine", "en": "Nights per week"}, "themes": ["ECON"],
+               "contact": {"name": "Observatoire", "url": "https://example.org/contact"}, "spatial": ["FR"],
+               "frequency": "WEEKLY", "licence": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+               "access_rights": "RESTRICTED",
+               "distributions": [{"identifier": "parquet", "file_type": "PARQUET", "byte_size": 10,
+                                  "sha256": "0" * 64}],
+               "offers": offers}
+    dataset, _ = live.app.config["CATALOG"].publish(identifier, mapping)
+    return dataset.iri
+
+
+def negotiate(consumer: LiveNode, provider: LiveNode, dataset: str, offer: str, *,
+              refuse: str | None = None) -> dict[str, Any]:
+    """Start a negotiation from ``consumer``'s management API and wait until both sides reach an end state;
+    with ``refuse``, the provider's operator refuses it with that reason (manual approval)."""
+    other = provider.app.config["NEGOTIATIONS"]
+    if refuse is not None:
+        other.settings["approval"] = "manual"
+    try:
+        r = consumer.api("POST", "/api/negotiations", {"provider": provider.did, "dataset": dataset,
+                                                       "offer": offer})
+        assert r.status_code == 201, r.text
+        pid = r.json()["pid"]
+        svc = consumer.app.config["NEGOTIATIONS"]
+        if refuse is not None:
+            assert svc.wait_until(lambda: bool((svc.get(pid) or {}).get("provider_pid")), 20)
+            ppid = svc.get(pid)["provider_pid"]
+            assert other.wait_until(lambda: (other.get(ppid) or {}).get("pending") == "approval", 20)
+            other.reject(ppid, refuse)
+    finally:
+        other.settings["approval"] = "auto"
+    ends = ("FINALIZED", "TERMINATED")
+    assert svc.wait_until(lambda: (svc.get(pid) or {}).get("state") in ends, 20), svc.get(pid)
+    view = svc.get(pid)
+    assert other.wait_until(lambda: (other.get(view["provider_pid"]) or {}).get("state") in ends, 20)
+    return view
