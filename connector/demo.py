@@ -184,6 +184,21 @@ class DemoSpace:
             done.append(view)
         return done
 
+    def region_negotiates_barometer(self, region: str = "occitanie", timeout: float = 60.0) -> dict[str, Any]:
+        """A région asks the hub for its own slice of the barometer (the territory-bound offer only it sees);
+        returns the région's view of the negotiation once it has ended."""
+        from connector.config import load_config
+        from hub.service import dataset_id, offer_id
+        node, hub = self.nodes[region], self.nodes["hub"]
+        territory = load_config(node.directory / "node.toml").model.organisation.territory[0]
+        n = node.api(self.client, "POST", "/api/negotiations", {
+            "provider": hub.did, "dataset": dataset_id(territory), "offer": offer_id(territory)})
+        deadline = time.monotonic() + timeout
+        while n["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            n = node.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
+        return n
+
     def barometer(self, campsites: int = BAROMETER_CAMPSITES, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
         """The hub generates a small calibrated season of the campsite federation's bookings (labelled synthetic),
         lands it in its barometer service (computed, stored, each région's slice re-published), and returns the run."""
@@ -303,8 +318,12 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         echo(f"barometer: snapshot {run['snapshot_date']} of {BAROMETER_CAMPSITES} campsites (synthetic), run "
              f"{run['id']} computed in {run['seconds']:.1f} s; {len(slices)} régions' indicators re-published "
              f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
-        echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
         ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
+        own = space.region_negotiates_barometer("occitanie")
+        echo(f"occitanie negotiated its barometer slice with the hub: {own['state']}"
+             + (f" (agreement {own['agreement']['@id']})" if own.get("agreement") else f": {own.get('reason')}"))
+        ok = ok and own["state"] == "FINALIZED"
+        echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
         if not once:
             echo("data space running; Ctrl-C to stop")
             try:
