@@ -9,6 +9,7 @@ request refused by the provider's policy, with its reasons). Later steps (transf
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,6 +29,23 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "config" / "demo"
 TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault"]
 BAROMETER_CAMPSITES = 30  # small: `demo --once` stays fast
 BAROMETER_SNAPSHOT = "2026-06-15"  # a Monday in the season, so weeks are both realised and on the books
+BOOKINGS_DATASET = "reservations-campings"  # the federation's weekly export, through the collection pipeline
+BOOKINGS_METADATA = {
+    "title": {"fr": "Réservations hebdomadaires des campings adhérents (synthétique)",
+              "en": "Weekly bookings of member campsites (synthetic)"},
+    "description": {"fr": "Export hebdomadaire réservation × nuitée, identifiants pseudonymisés à la source. Données "
+                          "SYNTHÉTIQUES de démonstration.",
+                    "en": "Weekly booking × stay-night export, identifiers pseudonymised at source. SYNTHETIC demo "
+                          "data."},
+    "keywords": {"fr": ["camping", "réservations", "nuitées"], "en": ["campsite", "bookings", "nights"]},
+    "themes": ["ECON", "REGI"],
+    "spatial": ["FR"],
+    "frequency": "WEEKLY",
+    "schema": "campsite-bookings",
+    "offer_templates": [
+        {"template": "members-statistical-use", "id": "urn:passerelle:offer:campings:reservations:statistiques"},
+        {"template": "no-raw-redistribution", "id": "urn:passerelle:offer:campings:reservations:usage"}],
+}
 
 
 class DemoError(Exception):
@@ -146,6 +164,23 @@ class DemoSpace:
                 node.api(self.client, "POST", f"/api/datasets/{ident}/publish", {"file": str(path)})
                 published.setdefault(node.name, []).append(ident)
         return published
+
+    def collect_weekly_export(self, campsites: int = 12, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
+        """The campsite federation receives its members' weekly export (generated, labelled synthetic) and
+        publishes it through the collection pipeline: validated against the booking schema, identifiers
+        pseudonymised with its own key, written as Parquet, published as a dataset that declares ``conformsTo``."""
+        import datetime as dt
+        from hub.generate import generate_campsites
+        node = self.nodes["campings"]
+        out = node.directory / "demo-data" / "export" / snapshot
+        if not (out / "bookings.csv").exists():
+            generate_campsites(out, campsites=campsites, season=dt.date.fromisoformat(snapshot).year,
+                               snapshot=dt.date.fromisoformat(snapshot), seed=1, fmt="csv")
+        result = node.api(self.client, "POST", f"/api/datasets/{BOOKINGS_DATASET}/publish",
+                          {"file": str(out / "bookings.csv"), "metadata": BOOKINGS_METADATA}, timeout=300)
+        manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+        return {"dataset": result, "campsites": campsites, "rows": manifest["files"]["bookings"]["rows"],
+                "csv_bytes": (out / "bookings.csv").stat().st_size}
 
     def crawl(self) -> dict[str, Any]:
         """The hub crawls every participant; returns its crawl report and its federated catalogue."""
@@ -285,6 +320,13 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
             echo(f"  FAILED {caller} → {callee}: {detail}")
         ok = not failures
         published = space.publish_demo_datasets()
+        export = space.collect_weekly_export()
+        published.setdefault("campings", []).append(BOOKINGS_DATASET)
+        dist = export["dataset"]["distributions"][0]
+        echo(f"campings: weekly export of {export['campsites']} campsites ({export['rows']:,} rows, "
+             f"{export['csv_bytes'] / 1e6:.1f} MB CSV) validated, pseudonymised and published as "
+             f"{BOOKINGS_DATASET} v{export['dataset']['version']} ({dist['file_type']}, {dist['byte_size']:,} bytes, "
+             f"conformsTo campsite-bookings 1.0.0)")
         echo(f"catalogues: {sum(len(v) for v in published.values())} datasets published by "
              f"{', '.join(sorted(published))}")
         fed = space.crawl()
