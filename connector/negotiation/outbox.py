@@ -111,6 +111,11 @@ class Sender:
     def wake(self, row_ids: list[int], delay: float = 0.0) -> None:
         """Deliver these rows (whose lease we hold) after ``delay`` seconds; starts the sender if needed."""
         self.start()
+        if delay <= 0:   # the hot path: straight to a delivery thread, no hop through the dispatcher
+            for rid in row_ids:
+                if rid:
+                    self._submit(rid)
+            return
         due = time.monotonic() + delay
         with self._cond:
             for rid in row_ids:

@@ -97,6 +97,7 @@ class NegotiationService:
         self._lock = threading.Lock()
         self.on_sent: Callable[[dict[str, Any]], None] | None = None   # tests: every message delivered
         self.changed = threading.Condition()   # notified after every commit: lets a waiter block without polling
+        self._handoff: dict[int, tuple[str, str, str, str, bool]] = {}
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # a forked worker (gunicorn) resumes the outbox at once, even before its first request
@@ -124,6 +125,12 @@ class NegotiationService:
         work.save()
         session.commit()
 
+    def _hand_over(self, work: Work) -> None:
+        """What a delivery thread needs for the rows we hold, so it need not read them back."""
+        for out in work.sends:
+            if out.id in work.delivered_ids:
+                self._handoff[out.id] = (work.row.counterparty, out.url, out.body, out.kind, out.initial)
+
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
@@ -135,6 +142,7 @@ class NegotiationService:
 
     def _after_commit(self, work: Work) -> None:
         self._notify()
+        self._hand_over(work)
         if work.delivered_ids:
             failpoint("neg.after_commit_before_send", work.sends[0].kind if work.sends else None)
             self.sender.wake(work.delivered_ids)
@@ -384,33 +392,41 @@ class NegotiationService:
     # -- outbound: delivery (called by the sender's threads) ----------------------------------------------------
     def _deliver(self, row_id: int) -> float | None:
         """Deliver one outbox row we hold; returns a delay to retry after, or None when done."""
-        with self.node.session() as s:
-            out = s.get(OutboxRow, row_id)
-            if out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
-                return None
-            neg_row = s.get(NegotiationRow, out.negotiation_id)
-            if neg_row is None:
-                return None
-            counterparty = neg_row.counterparty
-            url, body, kind, initial = out.url, json.loads(out.body), out.kind, out.initial
+        handed = self._handoff.pop(row_id, None)
+        if handed is not None:   # committed by this process a moment ago, with its lease
+            counterparty, url, text, kind, initial = handed
+            body = json.loads(text)
+        else:
+            with self.node.session() as s:
+                out = s.get(OutboxRow, row_id)
+                if out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
+                    return None
+                neg_row = s.get(NegotiationRow, out.negotiation_id)
+                if neg_row is None:
+                    return None
+                counterparty = neg_row.counterparty
+                url, body, kind, initial = out.url, json.loads(out.body), out.kind, out.initial
         from connector.peers import PeerError
         try:
             token = self.trust.self_issued_token(counterparty)
             status, answer = self.trust.peers.request("POST", url, token=token, json=body)
             error = None if 200 <= status < 300 else f"{kind} to {url}: peer answered {status}: {_short(answer)}"
-            if status == 400 and not initial and self._peer_has_it(neg_row, kind):
+            if status == 400 and not initial and self._peer_has_it(row_id, kind):
                 error = None   # a retry of a message the peer had applied before it lost our first delivery
         except (PeerError, Exception) as e:   # noqa: BLE001 - any failure to reach the peer is retried
             status, answer, error = None, None, f"{kind} to {url}: {e}"
         if error is None and self.on_sent is not None:
             self.on_sent(body)
         failpoint("neg.after_send_before_ack", kind)
-        return self._complete(row_id, status, answer, error)
+        return self._complete(row_id, status, answer, error, initial)
 
-    def _peer_has_it(self, row: NegotiationRow, kind: str) -> bool:
+    def _peer_has_it(self, row_id: int, kind: str) -> bool:
         """Reconcile after a refusal: the peer's state (GET) shows that our message already took effect."""
         from contracts import target_state
-        if not row.peer_pid or not row.peer_address:
+        with self.node.session() as s:
+            out = s.get(OutboxRow, row_id)
+            row = s.get(NegotiationRow, out.negotiation_id) if out else None
+        if row is None or not row.peer_pid or not row.peer_address:
             return False
         url = f"{row.peer_address.rstrip('/')}/negotiations/{row.peer_pid}"
         try:
@@ -421,9 +437,12 @@ class NegotiationService:
             return False
         return body.get("state") in _reachable(target_state(CN(kind)))
 
-    def _complete(self, row_id: int, status: int | None, answer: Any, error: str | None) -> float | None:
+    def _complete(self, row_id: int, status: int | None, answer: Any, error: str | None,
+                  initial: bool = True) -> float | None:
         follow: list[int] = []
         delay: float | None = None
+        if error is None and not initial:
+            return self._sent(row_id)
         with self.node.session() as s:
             out0 = s.get(OutboxRow, row_id)
             if out0 is None:
@@ -463,6 +482,25 @@ class NegotiationService:
         if follow:
             self.sender.wake(follow)
         return delay
+
+    def _sent(self, row_id: int) -> None:
+        """A delivered message that changes nothing else: mark it sent, pass the turn to the next row (if any)."""
+        from sqlalchemy import update
+        with self.node.session() as s:
+            out = s.get(OutboxRow, row_id)
+            if out is None:
+                return None
+            s.exec(select(NegotiationRow.id).where(NegotiationRow.id == out.negotiation_id)  # type: ignore[arg-type]
+                   .with_for_update())
+            done = s.execute(update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.status == "pending",
+                                                     OutboxRow.lease_owner == self.sender.owner)
+                             .values(status="sent", attempts=OutboxRow.attempts + 1, last_error=None))
+            follow = self._take_next(s, out.negotiation_id) if done.rowcount else []
+            s.commit()
+        self._notify()
+        if follow:
+            self.sender.wake(follow)
+        return None
 
     def _acknowledged(self, work: Work, answer: Any) -> None:
         try:

@@ -89,6 +89,7 @@ class Work:
     now: datetime
     sends: list[OutboxRow] = field(default_factory=list)
     delivered_ids: list[int] = field(default_factory=list)
+    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # audit entries, appended last
 
     # -- changes ------------------------------------------------------------------------------------------------
     def record(self, t: Transition, *, reason: str | None = None) -> None:
@@ -111,7 +112,7 @@ class Work:
             body["dataset"] = {"id": self.neg.dataset_id[:2048]}
         if self.neg.agreement is not None:
             body["agreement"] = {"id": self.neg.agreement.id}
-        append(self.session, "negotiation.state_changed", body, self.now)
+        self.entries.append(("negotiation.state_changed", body))
         if t.outbound:
             initial = t.old_state is None
             self.sends.append(OutboxRow(negotiation_id=self.row.id or 0, kind=t.kind.value,
@@ -131,7 +132,7 @@ class Work:
                              "evaluator": "policies", "point": "negotiation"}}
         if self.neg.dataset_id:
             body["dataset"] = {"id": self.neg.dataset_id[:2048]}
-        append(self.session, "policy.decision", body, self.now)
+        self.entries.append(("policy.decision", body))
         self.row.decision = json.dumps(decision, ensure_ascii=False, default=str)
 
     def finalize_agreement(self) -> AgreementRow:
@@ -149,7 +150,7 @@ class Work:
         self.row.agreement_id = a.id
         import hashlib
         policy_json = a.to_json()
-        append(self.session, "agreement.finalized", {
+        self.entries.append(("agreement.finalized", {
             "actor": {"did": self.node.did, "role": self.neg.role.value.lower()},
             "counterparty": {"did": self.row.counterparty},
             "process": {"kind": "negotiation", "provider_pid": self.neg.provider_pid or "",
@@ -157,12 +158,12 @@ class Work:
             "agreement": {"id": a.id, "offer_id": self.row.offer_id or "", "policy": policy_json,
                           "policy_sha256": hashlib.sha256(json.dumps(policy_json, sort_keys=True).encode())
                           .hexdigest()},
-            "dataset": {"id": a.target[:2048]}}, self.now)
+            "dataset": {"id": a.target[:2048]}}))
         return row
 
     # -- writing ------------------------------------------------------------------------------------------------
     def save(self) -> None:
-        """Write the row and the outbox rows (not committed: the caller commits)."""
+        """Write the row, the outbox rows and the audit entries (not committed: the caller commits)."""
         neg, row = self.neg, self.row
         row.state = neg.state.value
         row.peer_pid = neg.peer_pid
@@ -191,6 +192,10 @@ class Work:
                 first.lease_until = self.node.clock.now() + LEASE_SECONDS
                 self.session.add(first)
                 self.delivered_ids.append(first.id or 0)
+        # the log's head row is locked from the first append to the commit: append last, keep that window short
+        for kind, body in self.entries:
+            append(self.session, kind, body, self.now)
+        self.entries.clear()
 
     node_owner: str = ""
 
