@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -147,7 +148,8 @@ class BarometerService:
                 res = s.execute(update(BarometerRun).where(BarometerRun.id == run.id,
                                                            BarometerRun.status == run.status,
                                                            BarometerRun.started_at == run.started_at)
-                                .values(status="running", started_at=now, error=None, inputs=inputs))
+                                .values(status="running", started_at=now, error=None, inputs=inputs,
+                                        published=None))
                 s.commit()
                 if res.rowcount == 1:
                     s.refresh(run)
@@ -168,6 +170,8 @@ class BarometerService:
                        for name, t in tables.items()}
             manifest = {"run": run.id, "snapshot_date": snap.isoformat(), "engine": self.engine,
                         "inputs": run.inputs, "tables": summary}
+            if directory.exists():  # left by a worker that died before recording the run, which we now hold
+                shutil.rmtree(directory)
             slices = write_run(tables, directory, manifest)
         except Exception as e:
             self._finish(run, status="failed", error=f"{type(e).__name__}: {e}", seconds=time.perf_counter() - t0)

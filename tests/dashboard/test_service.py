@@ -93,6 +93,20 @@ def test_a_new_snapshot_triggers_a_recompute_and_a_new_version_of_each_slice(tmp
     assert service.current().id == second.id  # type: ignore[union-attr]
     assert {r.id for r in service.runs()} == {first.id, second.id, late.id}
 
+    # a worker died after writing the first run's folder but before recording it: the lease lapses, the run is
+    # taken over, computed again into the same folder, and recorded
+    with node.session() as s:
+        row = s.get(BarometerRun, first.id)
+        row.status, row.started_at = "running", node.clock.utcnow()  # type: ignore[union-attr]
+        s.add(row)
+        s.commit()
+    assert service.land(export["bookings"], export["capacity"], export["campsites"])[1] is False
+    node.clock.advance(LEASE_SECONDS + 1)  # type: ignore[attr-defined]
+    again, computed = service.land(export["bookings"], export["capacity"], export["campsites"])
+    assert computed and again.id == first.id and again.status == "done"
+    assert again.result_dir == first.result_dir and (Path(first.result_dir) / "weekly.parquet").is_file()
+    assert again.published is None  # not the newest snapshot: not re-published
+
 
 def test_bad_input_fails_the_run_with_its_reason_and_is_retried(tmp_path: Path, export: dict[str, Path],
                                                                 db_factory: Any) -> None:
