@@ -37,7 +37,8 @@ from connector.audit import checkpoint as cut_checkpoint
 from connector.audit_service import audit_origin, ensure_log, record
 
 __all__ = ["AuditWitnessState", "AuditLease", "MemberAuditScope", "AuditSettings", "audit_settings",
-           "log_signer", "witness_signer", "witness_name", "witness_vkeys", "origin_of_did", "audit_verifiers", "vkeys_of",
+           "log_signer", "witness_signer", "witness_name", "witness_vkeys", "origin_of_did", "audit_verifiers",
+           "vkeys_of",
            "latest_checkpoint", "CheckpointInfo", "sign_checkpoint_now", "WitnessOutcome", "submit_to_witness",
            "WitnessRefusal", "witness_checkpoint", "TickResult", "tick", "acquire_lease", "AuditScheduler",
            "auditor_refusal", "log_auditor_access", "describe_entry", "AUDIT_BUNDLE_DATASET"]
@@ -508,25 +509,36 @@ def log_auditor_access(node: Any, auditor: str, *, permitted: bool, reason_code:
     return record(node, kind, body)
 
 
-def describe_entry(e: Mapping[str, Any]) -> str:
+_WORDS = {
+    "en": {"negotiation": "negotiation", "transfer": "transfer", "agreement": "agreement", "dataset": "dataset",
+           "rows": "rows", "checkpoint": "checkpoint", "with": "with", "permit": "permit", "deny": "deny"},
+    "fr": {"negotiation": "négociation", "transfer": "transfert", "agreement": "accord", "dataset": "jeu",
+           "rows": "lignes", "checkpoint": "point de contrôle", "with": "avec", "permit": "autorisé",
+           "deny": "refusé"},
+}
+
+
+def describe_entry(e: Mapping[str, Any], lang: str = "en") -> str:
     """One line for an entry: its process change, agreement, dataset, data, decision and counter-party."""
+    w = _WORDS[lang]
     parts = []
     p = e.get("process")
     if p:
         pid = p.get("provider_pid") or p.get("consumer_pid") or ""
-        parts.append(f"{p.get('kind')} {pid} {p.get('state_from') or '-'}→{p.get('state_to') or '-'}".strip())
+        kind = w.get(p.get("kind", ""), p.get("kind"))
+        parts.append(f"{kind} {pid} {p.get('state_from') or '-'}→{p.get('state_to') or '-'}".strip())
     if "agreement" in e:
-        parts.append(f"agreement {e['agreement'].get('id')}")
+        parts.append(f"{w['agreement']} {e['agreement'].get('id')}")
     if "dataset" in e:
-        parts.append(f"dataset {e['dataset'].get('id')}")
+        parts.append(f"{w['dataset']} {e['dataset'].get('id')}")
     if "data" in e:
         d = e["data"]
-        parts.append(f"{d.get('bytes', '?')} B, {d.get('rows', '?')} rows")
+        parts.append(f"{d.get('bytes', '?')} B, {d.get('rows', '?')} {w['rows']}")
     if "decision" in e:
         d = e["decision"]
-        parts.append(f"{d.get('effect')} {d.get('reason_code') or ''}".strip())
+        parts.append(f"{w.get(d.get('effect', ''), d.get('effect'))} {d.get('reason_code') or ''}".strip())
     if "checkpoint" in e:
-        parts.append(f"checkpoint {e['checkpoint'].get('size')}")
+        parts.append(f"{w['checkpoint']} {e['checkpoint'].get('size')}")
     if "counterparty" in e:
-        parts.append(f"with {e['counterparty'].get('did')}")
+        parts.append(f"{w['with']} {e['counterparty'].get('did')}")
     return "; ".join(parts)

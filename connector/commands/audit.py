@@ -3,6 +3,10 @@
 ``verify`` exits 0 when the bundle is valid, 1 when an integrity check fails (naming the first failing entry) and 2
 when it is valid but with warnings, such as keys that were not pinned (trust.md §2.4); unreadable input (a missing
 or malformed trusted-key file) is a one-line error with exit 3. ``export`` and ``show`` exit 2 on bad input.
+
+``show``, ``export`` and ``checkpoint`` read a node's log either from its directory (``--dir NODE_DIR``: the node's
+config gives the database, the audit key and the hub) or from a database URL (``--database-url``, with ``--key``
+for signing).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
@@ -40,6 +45,54 @@ def _session(database_url: str):  # type: ignore[no-untyped-def]
     except Exception as exc:  # bad URL, unknown driver
         raise BadInput(f"cannot open the database {database_url!r}: {exc}") from None
     return Session(engine)
+
+
+def _open_node(node_dir: str):  # type: ignore[no-untyped-def]
+    from connector.config import ConfigError, load_config
+    from connector.node import Node
+    path = Path(node_dir)
+    path = path / "node.toml" if path.is_dir() else path
+    try:
+        return Node(load_config(path))
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _source(database_url: str | None, node_dir: str | None) -> tuple[Any, Any]:
+    """(session, node or None) for ``--database-url`` or ``--dir``: exactly one of them."""
+    if (database_url is None) == (node_dir is None):
+        raise BadInput("give either --dir NODE_DIR or --database-url URL")
+    if database_url is not None:
+        return _session(database_url), None
+    node = _open_node(node_dir)  # type: ignore[arg-type]
+    try:
+        return node.session(), node
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot open the node's database: {_first_line(exc)}") from None
+
+
+def _node_signer(node: Any) -> NoteSigner:
+    from connector.audit_node import log_signer
+    from connector.audit_service import ensure_log
+    try:
+        ensure_log(node)
+        return log_signer(node)
+    except AuditError as exc:
+        raise BadInput(str(exc)) from None
+    except OSError as exc:
+        raise BadInput(f"cannot read the audit key: {exc}") from None
+
+
+_SOURCE = [
+    click.option("--dir", "node_dir", default=None, type=click.Path(), help="the node's directory (or its node.toml)"),
+    click.option("--database-url", default=None, help="the node's database (instead of --dir)"),
+]
+
+
+def _with_source(f: Any) -> Any:
+    for option in reversed(_SOURCE):
+        f = option(f)
+    return f
 
 
 def _first_line(exc: BaseException) -> str:
@@ -133,15 +186,15 @@ def verify_cmd(ctx: click.Context, bundle: str, trusted: tuple[str, ...], as_jso
 
 
 @audit.command("export")
-@click.option("--database-url", required=True, help="the node's database")
+@_with_source
 @click.option("--out", "out", required=True, type=click.Path(), help="bundle path: NAME.zip, or a new directory")
 @click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False),
-              help="the audit key (PEM): cut a fresh checkpoint and sign the manifest")
+              help="the audit key (PEM): cut a fresh checkpoint and sign the manifest (with --dir: the node's)")
 @click.option("--witness-key", "witness_keys", multiple=True, help="witness vkey to list in the bundle")
 @_with_filters
-def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: tuple[str, ...],
-               agreement: str | None, participant: str | None, dataset: str | None, since: str | None,
-               until: str | None) -> None:
+def export_cmd(node_dir: str | None, database_url: str | None, out: str, key_path: str | None,
+               witness_keys: tuple[str, ...], agreement: str | None, participant: str | None, dataset: str | None,
+               since: str | None, until: str | None) -> None:
     """Write an audit bundle (entries, checkpoints, proofs) for an auditor."""
     since, until = _when(since, "--since"), _when(until, "--until")
     for vkey in witness_keys:
@@ -149,11 +202,17 @@ def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: 
             parse_vkey(vkey)
         except NoteError as exc:
             raise BadInput(f"--witness-key: {exc}") from None
-    with _session(database_url) as session:
-        signer = _signer(session, key_path) if key_path else None
+    session, node = _source(database_url, node_dir)
+    with session:
+        if node is not None and key_path is None:
+            signer: NoteSigner | None = _node_signer(node)
+        else:
+            signer = _signer(session, key_path) if key_path else None
+        now = node.clock.utcnow() if node is not None else datetime.now(timezone.utc)
         try:
-            summary = export_bundle(session, out, signer=signer, agreement=agreement, participant=participant,
-                                    dataset=dataset, since=since, until=until, witness_keys=witness_keys)
+            summary = export_bundle(session, out, signer=signer, now=now, agreement=agreement,
+                                    participant=participant, dataset=dataset, since=since, until=until,
+                                    witness_keys=witness_keys)
             session.commit()
         except FileExistsError:
             raise BadInput(f"{out} already exists") from None
@@ -166,54 +225,49 @@ def export_cmd(database_url: str, out: str, key_path: str | None, witness_keys: 
 
 
 @audit.command("checkpoint")
-@click.option("--database-url", required=True, help="the node's database")
-@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False), help="the audit key (PEM)")
-def checkpoint_cmd(database_url: str, key_path: str) -> None:
-    """Sign a checkpoint of the log now and print it."""
-    with _session(database_url) as session:
-        signer = _signer(session, key_path)
+@_with_source
+@click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False),
+              help="the audit key (PEM); with --dir the node's own")
+@click.option("--no-witness", is_flag=True, help="with --dir: do not submit the checkpoint to the hub")
+def checkpoint_cmd(node_dir: str | None, database_url: str | None, key_path: str | None, no_witness: bool) -> None:
+    """Sign a checkpoint of the log now and print it; with --dir, submit it to the hub's witness too."""
+    session, node = _source(database_url, node_dir)
+    with session:
+        if node is not None:
+            signer = _node_signer(node) if key_path is None else _signer(session, key_path)
+        elif key_path is None:
+            raise BadInput("--key: the audit key is required with --database-url")
+        else:
+            signer = _signer(session, key_path)
         try:
-            note = checkpoint(session, signer, datetime.now(timezone.utc))
+            note = checkpoint(session, signer, node.clock.now() if node is not None else datetime.now(timezone.utc))
             session.commit()
         except AuditError as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     click.echo(note, nl=False)
-
-
-def _describe(e: dict[str, Any]) -> str:
-    parts = []
-    p = e.get("process")
-    if p:
-        pid = p.get("provider_pid") or p.get("consumer_pid") or ""
-        parts.append(f"{p.get('kind')} {pid} {p.get('state_from') or '-'}→{p.get('state_to') or '-'}".strip())
-    if "agreement" in e:
-        parts.append(f"agreement {e['agreement'].get('id')}")
-    if "dataset" in e:
-        parts.append(f"dataset {e['dataset'].get('id')}")
-    if "data" in e:
-        d = e["data"]
-        parts.append(f"{d.get('bytes', '?')} B, {d.get('rows', '?')} rows")
-    if "decision" in e:
-        d = e["decision"]
-        parts.append(f"{d.get('effect')} {d.get('reason_code') or ''}".strip())
-    if "counterparty" in e:
-        parts.append(f"with {e['counterparty'].get('did')}")
-    return "; ".join(parts)
+    if node is not None and not no_witness and not node.is_authority:
+        from connector.audit_node import submit_to_witness
+        from connector.trust import Trust
+        outcome = submit_to_witness(node, Trust(node))
+        click.echo(("witnessed: " if outcome.witnessed else "not witnessed: ") + outcome.detail, err=True)
 
 
 @audit.command("show")
-@click.option("--database-url", required=True, help="the node's database")
+@_with_source
 @_with_filters
 @click.option("--event", "kind", default=None, help="event type, or a prefix such as 'transfer.*'")
 @click.option("--limit", type=click.IntRange(1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="one JSON entry per line")
-def show_cmd(database_url: str, agreement: str | None, participant: str | None, dataset: str | None,
-             since: str | None, until: str | None, kind: str | None, limit: int | None, as_json: bool) -> None:
+def show_cmd(node_dir: str | None, database_url: str | None, agreement: str | None, participant: str | None,
+             dataset: str | None, since: str | None, until: str | None, kind: str | None, limit: int | None,
+             as_json: bool) -> None:
     """List log entries as a timeline, filtered by agreement, participant, dataset and time."""
+    from connector.audit_node import describe_entry
     since, until = _when(since, "--since"), _when(until, "--until")
-    with _session(database_url) as session:
+    session, _ = _source(database_url, node_dir)
+    with session:
         try:
             entries = query(session, agreement=agreement, participant=participant, dataset=dataset,
                             since=since, until=until, kind=kind, limit=limit)
@@ -223,4 +277,4 @@ def show_cmd(database_url: str, agreement: str | None, participant: str | None, 
         if as_json:
             click.echo(json.dumps(e, sort_keys=True, separators=(",", ":")))
         else:
-            click.echo(f"{e['seq']:>8}  {e['ts']}  {e['event']:<26} {_describe(e)}")
+            click.echo(f"{e['seq']:>8}  {e['ts']}  {e['event']:<26} {describe_entry(e)}")

@@ -1,15 +1,18 @@
 """The exchange log over HTTP: public checkpoints, the hub's witness, auditors' access, the operator's API and page.
 
-| route | who | what |
-| --- | --- | --- |
-| ``GET /audit/checkpoint`` | anyone | the latest signed checkpoint note, with the cosignatures received (text) |
-| ``GET /audit/keys`` | anyone | the vkeys to pin: the log key (and the witness key on the hub); pin them from the DID document |
-| ``POST /audit/witness`` | members (hub only) | countersign the caller's checkpoint (``connector.audit_node``) |
-| ``GET /audit/entries``, ``GET /audit/bundle`` | auditors | entries as JSON, or a bundle (zip); the caller's verified credential must carry the role ``auditor`` and this node's DID in ``auditScope``; every access is logged |
-| ``/api/audit/...`` | the operator | the same queries, ``POST /api/audit/checkpoint`` (sign now, then submit to the witness), ``GET /api/audit/timeline`` |
-| ``GET /audit`` | the operator | the page (filters, timeline per agreement); signed in with the admin token kept in an HTTP-only cookie |
+- ``GET /audit/checkpoint`` (anyone): the latest signed checkpoint note with the cosignatures received (text).
+- ``GET /audit/keys`` (anyone): the vkeys to pin, the log key (and the witness key on the hub); an auditor checks
+  them against the DID document's ``#audit-`` key.
+- ``POST /audit/witness`` (members, hub only): countersign the caller's checkpoint (``connector.audit_node``).
+- ``GET /audit/entries``, ``GET /audit/bundle`` (auditors): entries as JSON, or a bundle (zip). The caller's
+  verified credential must carry the role ``auditor`` and this node's DID in ``auditScope``; every access, granted
+  or refused, is written to the log.
+- ``/api/audit/entries|bundle|timeline|checkpoint`` (the operator): the same queries, the timeline per agreement,
+  ``POST /api/audit/checkpoint`` (sign now, then submit to the hub's witness).
+- ``GET /audit`` (the operator): the page, with filters and a timeline per agreement.
 
-The operator's routes take the admin token as a Bearer header or the HTTP-only cookie the other operator pages set.
+The operator's routes take the admin token as a Bearer header or the HTTP-only cookie the other operator pages set
+(signed in with the token on the page).
 """
 
 from __future__ import annotations
@@ -328,7 +331,7 @@ def api_timeline():  # type: ignore[no-untyped-def]
     return jsonify({"agreements": _timelines(_entries(filters, _MAX_LIMIT))})
 
 
-def _timelines(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _timelines(entries: list[dict[str, Any]], lang: str = "en") -> list[dict[str, Any]]:
     from connector.audit import by_agreement, processes
     from connector.audit_node import describe_entry
     out = []
@@ -349,8 +352,8 @@ def _timelines(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # state changes only: an agreement.* entry repeats the final state of the negotiation it concludes
         hist = processes([e for e in merged if not e["event"].startswith("agreement.")])
         out.append({"agreement": agreement,
-                    "entries": [{"seq": e["seq"], "ts": e["ts"], "event": e["event"], "detail": describe_entry(e)}
-                                for e in merged],
+                    "entries": [{"seq": e["seq"], "ts": e["ts"], "event": e["event"],
+                                 "detail": describe_entry(e, lang)} for e in merged],
                     "processes": [{"kind": h.kind, "consumer_pid": h.consumer_pid, "provider_pid": h.provider_pid,
                                    "counterparty": h.counterparty, "states": h.states, "gaps": h.gaps}
                                   for h in hist.values()]})
@@ -483,7 +486,7 @@ def _page(*, message: str | None = None, error: str | None = None, status: int =
         except _BadFilter as e:
             filters, error, status = {}, f"Filtre invalide : {e}", 400
         entries = _entries(filters, limit + 1)
-        timelines = _timelines(entries[:limit])
+        timelines = _timelines(entries[:limit], "fr")
         with node.session() as s:
             info = latest_checkpoint(s)
     bundle_query = urlencode({k: v for k, v in request.args.items() if k != "kind" and v})
@@ -491,7 +494,7 @@ def _page(*, message: str | None = None, error: str | None = None, status: int =
         _PAGE, node=node, origin=audit_origin(node), signed_in=signed_in, message=message, error=error,
         entries=entries[:limit], truncated=len(entries) > limit, timelines=timelines, checkpoint=info,
         args=request.args, kinds=sorted(_EVENT_FR.items(), key=lambda kv: kv[0]), bundle_query=bundle_query,
-        label=lambda k: _EVENT_FR.get(k, k), describe=describe_entry)
+        label=lambda k: _EVENT_FR.get(k, k), describe=lambda e: describe_entry(e, "fr"))
     return html, status
 
 

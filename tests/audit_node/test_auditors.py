@@ -18,6 +18,7 @@ from audit_node_kit import (OPEN_OFFER, add_auditor, call, entries, negotiate, p
 
 from connector.audit import by_agreement, processes, verify_bundle
 from connector.audit_node import AUDIT_BUNDLE_DATASET
+from connector.audit_service import record
 from connector.testing import LiveSpace
 
 
@@ -161,3 +162,120 @@ def test_operator_api(space: LiveSpace, exchange: dict[str, Any], tmp_path: Path
     assert verify_bundle(path, pinned_keys(occ, space.nodes["hub"]), workers=1).ok
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         assert {"entries.jsonl", "checkpoints.jsonl", "proofs.jsonl", "keys.txt", "manifest.note"} <= set(z.namelist())
+
+
+# -- passerelle audit … --dir -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cli(space: LiveSpace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ``audit`` command group, opening nodes on the space's frozen clock (tokens must agree with it)."""
+    from click.testing import CliRunner
+
+    import connector.commands.audit as commands
+    opened = commands._open_node
+
+    def on_space_clock(node_dir: str) -> Any:
+        node = opened(node_dir)
+        node.clock = space.clock
+        return node
+    monkeypatch.setattr(commands, "_open_node", on_space_clock)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(commands.audit, [str(a) for a in args])
+
+
+def test_cli_on_a_node_directory(space: LiveSpace, exchange: dict[str, Any], cli: Any, tmp_path: Path) -> None:
+    occ, hub = space.nodes["occitanie"], space.nodes["hub"]
+    occ_dir = occ.node.config.base
+    r = cli("show", "--dir", occ_dir, "--agreement", exchange["agreement"], "--event", "negotiation.*")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert len(lines) == 3 and all("negotiation.state_changed" in line for line in lines)
+    assert "AGREED→VERIFIED" in lines[1] and f"with {space.nodes['bretagne'].did}" in lines[0]
+    record(occ.node, "catalog.request", {"actor": {"did": occ.did, "role": "provider"}})  # the log grows
+    r = cli("checkpoint", "--dir", occ_dir)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"127.0.0.1:{occ.node.config.node.port}/audit/v1\n")
+    assert "witnessed: countersigned by the hub" in r.output
+    out = tmp_path / "cli.zip"
+    r = cli("export", "--dir", occ_dir, "--out", out)
+    assert r.exit_code == 0, r.output
+    report = verify_bundle(out, pinned_keys(occ, hub), workers=1)
+    assert report.ok and report.exit_code == 0, report.to_dict()
+    r = cli("export", "--dir", occ_dir, "--out", tmp_path / "sel.zip", "--agreement", exchange["agreement"])
+    assert r.exit_code == 0 and verify_bundle(tmp_path / "sel.zip", pinned_keys(occ, hub), workers=1).ok
+    r = cli("checkpoint", "--dir", occ_dir, "--no-witness")
+    assert r.exit_code == 0 and "witnessed" not in r.output
+
+
+def test_cli_bad_input(space: LiveSpace, cli: Any, tmp_path: Path) -> None:
+    occ_dir = space.nodes["occitanie"].node.config.base
+    r = cli("show")
+    assert r.exit_code == 2 and "give either --dir NODE_DIR or --database-url URL" in r.output
+    r = cli("show", "--dir", occ_dir, "--database-url", "sqlite:///x.db")
+    assert r.exit_code == 2
+    r = cli("show", "--dir", tmp_path / "nowhere")
+    assert r.exit_code == 2 and "no such configuration file" in r.output
+    r = cli("checkpoint", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+    assert r.exit_code == 2 and "--key" in r.output
+    r = cli("show", "--dir", occ_dir, "--since", "hier")
+    assert r.exit_code == 2 and "--since" in r.output
+
+
+# -- the page, in headless Chromium ---------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless browser test needs Chromium at /usr/bin/chromium")
+def test_audit_page_in_a_browser(space: LiveSpace, exchange: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+    occ = space.nodes["occitanie"]
+    agreement = exchange["agreement"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="fr-FR")
+            pg = ctx.new_page()
+            errors: list[str] = []
+            outside: list[str] = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("request", lambda r: None if r.url.startswith(occ.url) else outside.append(r.url))
+            pg.goto(occ.url + "/audit")
+            assert pg.locator("#entrees").count() == 0  # nothing before signing in
+            pg.fill("input[name=jeton]", "mauvais")
+            pg.click("button[type=submit]")
+            assert "Jeton incorrect" in pg.inner_text("[role=alert]")
+            pg.fill("input[name=jeton]", occ.node.admin_token)
+            pg.click("button[type=submit]")
+            pg.wait_for_selector("#entrees")
+            assert "Journal d'audit" in pg.inner_text("h1")
+            # sign a checkpoint from the page: the hub countersigns it
+            pg.click("text=Signer un point de contrôle maintenant")
+            pg.wait_for_selector("[role=status]")
+            assert "contresigné par le hub" in pg.inner_text("[role=status]")
+            assert "contresigné par" in pg.inner_text("#point-de-controle")
+            # filter on the agreement: its timeline, from the request to the finalisation
+            pg.fill("input[name=agreement]", agreement)
+            pg.click("text=Filtrer")
+            pg.wait_for_selector(f"section[data-accord='{agreement}']")
+            section = pg.inner_text(f"section[data-accord='{agreement}']")
+            assert "REQUESTED → AGREED → VERIFIED → FINALIZED" in section
+            assert "accord conclu" in section
+            rows = pg.locator("#entrees tr").count() - 1
+            assert rows == len(entries(occ, agreement=agreement))
+            pg.screenshot(path=str(ARTIFACTS / "audit-accord.png"), full_page=True)
+            # by event type, and a bad date is refused with a French message
+            pg.goto(occ.url + "/audit?kind=agreement.finalized")
+            cells = pg.locator("#entrees td:nth-child(3)").all_inner_texts()
+            assert cells == ["accord conclu"] * len(entries(occ, kind="agreement.finalized"))
+            pg.goto(occ.url + "/audit?since=hier")
+            assert "Filtre invalide" in pg.inner_text("[role=alert]")
+            ctx.close()
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert not outside, outside
