@@ -248,6 +248,12 @@ class DemoSpace:
             "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
             "campsites": str(out / "campsites.parquet")}, timeout=300)
 
+    def witness_logs(self) -> list[dict[str, Any]]:
+        """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
+        (the hub's own log is signed, not witnessed)."""
+        return [{"name": node.name, **node.api(self.client, "POST", "/api/audit/checkpoint")}
+                for node in self.nodes.values()]
+
     def stop(self) -> None:
         for node in self.nodes.values():
             if node.process and node.process.poll() is None:
@@ -365,6 +371,14 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         echo(f"occitanie negotiated its barometer slice with the hub: {own['state']}"
              + (f" (agreement {own['agreement']['@id']})" if own.get("agreement") else f": {own.get('reason')}"))
         ok = ok and own["state"] == "FINALIZED"
+        logs = space.witness_logs()
+        echo(f"exchange logs: {len(logs)} checkpoints signed, {sum(bool(x['witnessed']) for x in logs)} countersigned "
+             f"by the hub (auditor page: {space.nodes['occitanie'].url}/audit)")
+        for x in logs:
+            cp = x["checkpoint"]
+            echo(f"  {x['name']:<10} {cp['size']:>5} entries  root {cp['root'][:12]}…  "
+                 + ("witnessed by the hub" if x["witnessed"] else f"not witnessed ({x['witness_detail']})"))
+        ok = ok and all(x["witnessed"] for x in logs if x["name"] != "hub")
         echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
         if not once:
             echo("data space running; Ctrl-C to stop")

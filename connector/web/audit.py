@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from connector.errors import json_error
 __all__ = ["bp"]
 
 bp = Blueprint("audit", __name__)
+log = logging.getLogger(__name__)
 
 _COOKIE = "passerelle_admin"  # shared with the other operator pages
 _LOCK = threading.Lock()
@@ -60,9 +62,23 @@ def _setup(state: Any) -> None:
                 return
             from connector.audit_node import AuditScheduler, audit_settings
             node = app.config["NODE"]
-            settings = audit_settings(node)
+            try:
+                settings = audit_settings(node)
+            except ValueError:  # a bad [audit] section: checkpoints on demand only, and say so in the error log
+                log.exception("audit scheduler not started")
+                app.config["AUDIT_SCHEDULER"] = _NotScheduled()
+                return
             if settings.checkpoint_seconds > 0:
                 app.config["AUDIT_SCHEDULER"] = AuditScheduler(node, app.config["TRUST"], settings).start()
+            else:
+                app.config["AUDIT_SCHEDULER"] = _NotScheduled()
+
+
+class _NotScheduled:
+    """Marks a worker process where the scheduler is off, so the check stays one pid comparison."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
 
 
 def _node() -> Any:
