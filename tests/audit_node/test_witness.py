@@ -191,3 +191,42 @@ def test_bad_submissions_list_every_problem(space: LiveSpace) -> None:
     assert r.status_code == 400
     msg = r.json()["message"]
     assert "checkpoint:" in msg and "old_size:" in msg and "proof[0]:" in msg
+
+
+def test_scheduler_starts_once_per_gunicorn_worker(space: LiveSpace) -> None:
+    """Served by gunicorn, each worker process starts one scheduler thread on its first request; served otherwise
+    (tests, in-process spaces) nothing runs in the background and ``tick`` is called explicitly."""
+    import os
+    app = space.nodes["bretagne"].app
+    client = app.test_client()
+    client.get("/audit/keys")
+    assert app.config.get("AUDIT_SCHEDULER") is None
+    gunicorn = {"SERVER_SOFTWARE": "gunicorn/23.0.0"}
+    client.get("/audit/keys", environ_base=gunicorn)
+    scheduler = app.config["AUDIT_SCHEDULER"]
+    try:
+        assert scheduler.pid == os.getpid() and scheduler.period == 15.0 and scheduler._thread.is_alive()
+        client.get("/audit/keys", environ_base=gunicorn)
+        assert app.config["AUDIT_SCHEDULER"] is scheduler
+    finally:
+        scheduler.stop()
+        app.config.pop("AUDIT_SCHEDULER")
+    assert not scheduler._thread.is_alive()
+
+
+def test_audit_settings_from_the_config_file(space: LiveSpace) -> None:
+    import pytest
+
+    from connector.audit_node import audit_settings
+    from connector.config import load_config
+    from connector.node import Node
+    occ = space.nodes["occitanie"]
+    copy = occ.node.config.base / "node-audit.toml"
+    copy.write_text(occ.node.config.path.read_text() + "\n[audit]\ncheckpoint_seconds = 30\nwitness = false\n")
+    settings = audit_settings(Node(load_config(copy)))
+    assert settings.checkpoint_seconds == 30 and settings.witness is False and settings.checkpoint_entries == 1000
+    copy.write_text(occ.node.config.path.read_text() + "\n[audit]\ncheckpoint_seconds = \"bientôt\"\nextra = 1\n")
+    with pytest.raises(ValueError) as err:
+        audit_settings(Node(load_config(copy)))
+    assert "[audit] checkpoint_seconds: expected a number" in str(err.value)
+    assert "[audit] extra: unknown key" in str(err.value) and str(copy) in str(err.value)
