@@ -153,3 +153,19 @@ def test_crash_while_ingesting_or_recording_keeps_the_previous_version(provider:
     sub = collect(provider.node, kit.DATASET, tmp_path / "v3.csv", via="depot")
     assert sub.status == "published" and sub.version == 3
     assert [s.status for s in submissions(provider.node, kit.DATASET)][:2] == ["published", "published"]
+
+
+def test_each_worker_starts_its_watcher_on_its_first_request(provider: Any) -> None:
+    import httpx
+    app = provider.app
+    app.config["COLLECTION_WATCH"] = True
+    assert "COLLECTION_WATCHER" not in app.config
+    httpx.get(provider.url + "/.well-known/dspace-version")
+    watcher = app.config["COLLECTION_WATCHER"]
+    try:
+        assert isinstance(watcher, DropFolderWatcher) and watcher._thread is not None and watcher._thread.is_alive()
+        httpx.get(provider.url + "/.well-known/dspace-version")
+        assert app.config["COLLECTION_WATCHER"] is watcher  # once per process
+    finally:
+        watcher.stop()
+    assert not watcher._thread.is_alive()
