@@ -73,8 +73,8 @@ def _guard(allow_cookie: bool = True) -> Response | None:
 def page():  # type: ignore[no-untyped-def]
     node = current_app.config["NODE"]
     if not _is_hub():
-        return render_template("barometre/not_hub.html", node=node), 404
-    return render_template("barometre/index.html", node=node, signed_in=_admin_ok(True), error=None)
+        return render_template("barometre_not_hub.html", node=node), 404
+    return render_template("barometre.html", node=node, signed_in=_admin_ok(True), error=None)
 
 
 @bp.post("/barometre/connexion")
@@ -82,7 +82,7 @@ def sign_in():  # type: ignore[no-untyped-def]
     node = current_app.config["NODE"]
     token = request.form.get("jeton", "")
     if not token or not hmac.compare_digest(token.encode(), node.admin_token.encode()):
-        return render_template("barometre/index.html", node=node, signed_in=False, error="Jeton incorrect."), 401
+        return render_template("barometre.html", node=node, signed_in=False, error="Jeton incorrect."), 401
     resp = make_response(redirect("/barometre", code=303))
     resp.set_cookie(_COOKIE, token, httponly=True, samesite="Strict", path="/")
     return resp

@@ -12,8 +12,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CARDS = ["occupancy", "on_the_books", "regions", "pace", "country_mix", "stay_lead"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="headless browser test needs Chromium at /usr/bin/chromium")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="headless browser test needs Chromium at /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")
