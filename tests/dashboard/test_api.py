@@ -94,3 +94,19 @@ def test_landing_refuses_a_malformed_body_and_names_bad_files(space: Any, landed
     r = hub.api("POST", "/api/barometre/snapshots", {"bookings": str(tmp_path / "none.parquet"),
                                                      "capacity": str(tmp_path / "none.parquet")})
     assert r.status_code == 422 and "no such input" in r.json()["message"]
+
+
+def test_a_hub_without_any_snapshot_says_so(tmp_path: Any) -> None:
+    from connector.app import create_app
+    from connector.config import load_config
+    from connector.init_node import init_node
+    from connector.node import Node
+    node = Node(load_config(init_node(tmp_path / "hub", name="hub", role="hub", port=1, roles=["national_hub"])))
+    client = create_app(node).test_client()
+    auth = {"Authorization": f"Bearer {node.admin_token}"}
+    assert client.get("/api/barometre", headers=auth).get_json() == {"run": None, "options": None}
+    r = client.get("/api/barometre/tableau", headers=auth)
+    assert r.status_code == 404 and r.get_json()["error"] == "no_result"
+    page = client.get("/barometre", headers=auth).get_data(as_text=True)
+    assert "Aucun calcul disponible" in page and "barometre.js" in page
+    assert "Jeton d'administration" in client.get("/barometre").get_data(as_text=True)
