@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("PASSERELLE_TEST_PG", PG_DEFAULT),
                         help="PostgreSQL server (a schema per node is created and dropped); '' to skip")
     args = parser.parse_args()
-    sequential, concurrent = (20, 96) if args.quick else (200, 1600)
+    sequential, concurrent = (20, 96) if args.quick else (200, 800)
     figures: dict[str, Any] = {"sequential": sequential, "concurrent_total": concurrent, "in_flight": 16}
     figures["sqlite"] = run("sqlite", None, sequential, concurrent)
     if args.pg:

@@ -23,7 +23,8 @@ import os
 import re
 import threading
 import weakref
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
@@ -69,13 +70,28 @@ class NegotiationFailure(Exception):
         self.status = status
 
 
+_SETTINGS = {"approval": "auto", "conformance": False, "retry_base": 1.0, "max_attempts": 7}
+
+
 def settings_of(node: Any) -> dict[str, Any]:
-    raw = getattr(node.config.model, "negotiation", None) or {}
-    approval = raw.get("approval", "auto")
-    if approval not in ("auto", "manual"):
-        raise ValueError(f"[negotiation] approval: expected \"auto\" or \"manual\", got {approval!r}")
-    return {"approval": approval, "conformance": bool(raw.get("conformance", False)),
-            "retry_base": float(raw.get("retry_base", 1.0)), "max_attempts": int(raw.get("max_attempts", 7))}
+    """The ``[negotiation]`` section with its defaults; a bad value is a ConfigError naming the file and key."""
+    from connector.config import ConfigError
+    raw = dict(getattr(node.config.model, "negotiation", None) or {})
+    where = f"{node.config.path}: [negotiation]"
+    problems = [f"{where} {k}: unknown key (expected {', '.join(_SETTINGS)})" for k in raw if k not in _SETTINGS]
+    settings = {**_SETTINGS, **{k: v for k, v in raw.items() if k in _SETTINGS}}
+    if settings["approval"] not in ("auto", "manual"):
+        problems.append(f"{where} approval: expected \"auto\" or \"manual\", got {settings['approval']!r}")
+    if not isinstance(settings["conformance"], bool):
+        problems.append(f"{where} conformance: expected true or false")
+    if not isinstance(settings["retry_base"], (int, float)) or not 0 < settings["retry_base"] <= 60:
+        problems.append(f"{where} retry_base: expected seconds between 0 and 60")
+    if not isinstance(settings["max_attempts"], int) or not 1 <= settings["max_attempts"] <= 20:
+        problems.append(f"{where} max_attempts: expected a whole number from 1 to 20")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    settings["retry_base"] = float(settings["retry_base"])
+    return settings
 
 
 def _error(status: int, code: str, reasons: list[str], provider_pid: str | None = None,
@@ -98,6 +114,8 @@ class NegotiationService:
         self.on_sent: Callable[[dict[str, Any]], None] | None = None   # tests: every message delivered
         self.changed = threading.Condition()   # notified after every commit: lets a waiter block without polling
         self._handoff: dict[int, tuple[str, str, str, str, bool]] = {}
+        from connector.store import is_sqlite
+        self._turns = threading.RLock() if is_sqlite(node.config.database_url) else None
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # a forked worker (gunicorn) resumes the outbox at once, even before its first request
@@ -111,6 +129,17 @@ class NegotiationService:
         self.sender.start()
 
     # -- transactions -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """A session; on SQLite, threads of this process take turns before ``BEGIN IMMEDIATE``: a waiting thread
+        then wakes as soon as the lock is free instead of sleeping in SQLite's busy handler."""
+        if self._turns is None:
+            with self.node.session() as s:
+                yield s
+            return
+        with self._turns, self.node.session() as s:
+            yield s
+
     def _ensure_audit(self) -> None:
         if self._audit_ready != os.getpid():
             ensure_audit_log(self.node)
@@ -119,6 +148,7 @@ class NegotiationService:
     def _work(self, session: Any, row: NegotiationRow, neg: Negotiation) -> Work:
         w = Work(self.node, session, row, neg, self.node.clock.utcnow())
         w.node_owner = self.sender.owner
+        w.max_attempts = self.settings["max_attempts"]
         return w
 
     def _commit(self, session: Any, work: Work) -> None:
@@ -162,7 +192,7 @@ class NegotiationService:
         peer_key = "consumerPid" if as_role is Role.PROVIDER else "providerPid"
         found = self._catalogue_offer(message) if as_role is Role.PROVIDER else None  # read before taking the lock
         for attempt in range(2):
-            with self.node.session() as s:
+            with self._session() as s:
                 existing = s.exec(select(NegotiationRow).where(
                     NegotiationRow.role == as_role.value, NegotiationRow.counterparty == caller.did,
                     NegotiationRow.peer_pid == message[peer_key]).with_for_update()).first()
@@ -244,7 +274,7 @@ class NegotiationService:
             return _error(400, "INVALID_MESSAGE", [f"{endpoint} takes {' or '.join(types)}, not "
                                                    f"{message['@type']}"], *_pids(message))
         found = self._catalogue_offer(message) if message["@type"] == "ContractRequestMessage" else None
-        with self.node.session() as s:
+        with self._session() as s:
             row = find_row(s, pid)
             if row is None or row.counterparty != caller.did:
                 return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],
@@ -397,7 +427,7 @@ class NegotiationService:
             counterparty, url, text, kind, initial = handed
             body = json.loads(text)
         else:
-            with self.node.session() as s:
+            with self._session() as s:
                 out = s.get(OutboxRow, row_id)
                 if out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
                     return None
@@ -423,7 +453,7 @@ class NegotiationService:
     def _peer_has_it(self, row_id: int, kind: str) -> bool:
         """Reconcile after a refusal: the peer's state (GET) shows that our message already took effect."""
         from contracts import target_state
-        with self.node.session() as s:
+        with self._session() as s:
             out = s.get(OutboxRow, row_id)
             row = s.get(NegotiationRow, out.negotiation_id) if out else None
         if row is None or not row.peer_pid or not row.peer_address:
@@ -443,7 +473,7 @@ class NegotiationService:
         delay: float | None = None
         if error is None and not initial:
             return self._sent(row_id)
-        with self.node.session() as s:
+        with self._session() as s:
             out0 = s.get(OutboxRow, row_id)
             if out0 is None:
                 return None
@@ -486,7 +516,7 @@ class NegotiationService:
     def _sent(self, row_id: int) -> None:
         """A delivered message that changes nothing else: mark it sent, pass the turn to the next row (if any)."""
         from sqlalchemy import update
-        with self.node.session() as s:
+        with self._session() as s:
             out = s.get(OutboxRow, row_id)
             if out is None:
                 return None
@@ -588,7 +618,7 @@ class NegotiationService:
                                            callback_address=self.node.dsp_base, provider_id=provider,
                                            consumer_id=self.node.did, provider_address=base)
         now = self.node.clock.utcnow()
-        with self.node.session() as s:
+        with self._session() as s:
             row = NegotiationRow(role=neg.role.value, own_pid=neg.own_pid, counterparty=provider,
                                  peer_address=base, dataset_id=dataset_iri, offer_id=offer.get("@id"),
                                  state=neg.state.value, record="{}", created_at=now, updated_at=now,
@@ -605,7 +635,7 @@ class NegotiationService:
 
     def _operate(self, pid: str, fn: Callable[[Work], None]) -> dict[str, Any]:
         self._ensure_audit()
-        with self.node.session() as s:
+        with self._session() as s:
             row = find_row(s, pid)
             if row is None:
                 raise NegotiationFailure(f"no negotiation {pid!r}", 404)
@@ -665,7 +695,7 @@ class NegotiationService:
     # -- views --------------------------------------------------------------------------------------------------
     def state(self, pid: str, caller_did: str) -> tuple[int, dict[str, Any]]:
         """``GET /negotiations/<pid>``: the ContractNegotiation, or 404 for unknown or foreign processes."""
-        with self.node.session() as s:
+        with self._session() as s:
             row = find_row(s, pid, lock=False)
         if row is None or row.counterparty != caller_did:
             return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"])
@@ -683,23 +713,23 @@ class NegotiationService:
                 "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
 
     def get(self, pid: str) -> dict[str, Any] | None:
-        with self.node.session() as s:
+        with self._session() as s:
             row = find_row(s, pid, lock=False)
             return self.summary(row) if row else None
 
     def list(self, *, role: str | None = None, state: str | None = None, pending: bool | None = None,
              limit: int = 200) -> list[dict[str, Any]]:
         from .store import rows_for
-        with self.node.session() as s:
+        with self._session() as s:
             return [self.summary(r) for r in rows_for(s, role=role, state=state, pending=pending, limit=limit)]
 
     def agreements(self) -> list[dict[str, Any]]:
-        with self.node.session() as s:
+        with self._session() as s:
             rows = s.exec(select(AgreementRow).order_by(AgreementRow.finalized_at)).all()  # type: ignore[arg-type]
         return [agreement_json(r) for r in rows]
 
     def agreement(self, agreement_id: str) -> dict[str, Any] | None:
-        with self.node.session() as s:
+        with self._session() as s:
             row = s.get(AgreementRow, agreement_id)
         return agreement_json(row) if row else None
 

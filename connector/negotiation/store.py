@@ -118,7 +118,8 @@ class Work:
             self.sends.append(OutboxRow(negotiation_id=self.row.id or 0, kind=t.kind.value,
                                         url=message_url(self.neg, t.kind, initial),
                                         body=json.dumps(t.message, separators=(",", ":")), initial=initial,
-                                        next_at=self.node.clock.now(), created_at=self.now))
+                                        next_at=self.node.clock.now(), created_at=self.now,
+                                        max_attempts=self.max_attempts))
         if t.new_state is NegotiationState.TERMINATED:
             self.row.reason = process.get("reason") or self.row.reason
 
@@ -198,6 +199,7 @@ class Work:
         self.entries.clear()
 
     node_owner: str = ""
+    max_attempts: int = 7
 
 
 LEASE_SECONDS = 60.0
