@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import JSON, BigInteger, Column, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
-from connector.audit import (COSIGNATURE_V1, ED25519, AuditCheckpoint, AuditCosignature, ForkError, NoteError,
-                             NoteSigner, NoteVerifier, Witness, add_cosignature, add_cosignatures, append,
-                             consistency_proof, format_ts, maybe_checkpoint, parse_checkpoint, parse_note,
-                             verify_checkpoint)
+from connector.audit import (COSIGNATURE_V1, ED25519, AuditCheckpoint, AuditCosignature, AuditEntry, CompactRange,
+                             ForkError, NoteError, NoteSigner, NoteVerifier, Witness, add_cosignature,
+                             add_cosignatures, append, consistency_proof, format_ts, maybe_checkpoint, node_hash,
+                             parse_checkpoint, parse_note, root_of, verify_checkpoint)
 from connector.audit import checkpoint as cut_checkpoint
 from connector.audit_service import audit_origin, ensure_log, record
 
@@ -40,6 +41,7 @@ __all__ = ["AuditWitnessState", "AuditLease", "MemberAuditScope", "AuditSettings
            "log_signer", "witness_signer", "witness_name", "witness_vkeys", "origin_of_did", "audit_verifiers",
            "vkeys_of",
            "latest_checkpoint", "CheckpointInfo", "sign_checkpoint_now", "WitnessOutcome", "submit_to_witness",
+           "proof_from_frontier", "witness_proof",
            "WitnessRefusal", "witness_checkpoint", "TickResult", "tick", "acquire_lease", "AuditScheduler",
            "auditor_refusal", "log_auditor_access", "describe_entry", "AUDIT_BUNDLE_DATASET"]
 
@@ -83,6 +85,7 @@ class MemberAuditScope(SQLModel, table=True):
 
 
 _CP = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+_ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
 _COSIG = AuditCosignature.__table__  # type: ignore[attr-defined]
 _WIT = AuditWitnessState.__table__  # type: ignore[attr-defined]
 _LEASE = AuditLease.__table__  # type: ignore[attr-defined]
@@ -206,6 +209,76 @@ def sign_checkpoint_now(node: Any, now: float | None = None) -> CheckpointInfo:
 
 # -- the node's side of witnessing ----------------------------------------------------------------------------------
 
+def proof_from_frontier(frontier: Sequence[bytes], old_size: int, new_leaves: Sequence[bytes]) -> list[bytes]:
+    """RFC 9162 PROOF(old_size, D[old_size + len(new_leaves)]) from the tree's right edge at ``old_size`` (the
+    perfect subtree roots stored with that checkpoint, largest first) and the leaf hashes added since.
+
+    Every node of the proof either lies left of ``old_size``, where it is a fold of edge subtrees, or right of it,
+    where it is the root of some of the new leaves: the cost is the new leaves, not the whole log (which is what a
+    proof from all the leaves costs, at every checkpoint).
+    """
+    size = old_size + len(new_leaves)
+    if old_size == 0 or old_size == size:
+        return []
+    pieces: dict[int, tuple[int, bytes]] = {}  # start -> (end, root) of each edge subtree
+    start, hashes = 0, iter(frontier)
+    for bit in reversed(range(old_size.bit_length())):
+        if old_size >> bit & 1:
+            pieces[start] = (start + (1 << bit), next(hashes))
+            start += 1 << bit
+
+    def left(lo: int, hi: int) -> bytes:
+        chain = []
+        while lo < hi:
+            end, root = pieces[lo]
+            chain.append(root)
+            lo = end
+        h = chain.pop()
+        while chain:
+            h = node_hash(chain.pop(), h)
+        return h
+
+    def mth(lo: int, hi: int) -> bytes:
+        return left(lo, hi) if hi <= old_size else root_of(new_leaves[lo - old_size:hi - old_size])
+
+    tail: list[bytes] = []
+    m, lo, hi, whole = old_size, 0, size, True
+    while m != hi - lo:
+        k = 1 << ((hi - lo - 1).bit_length() - 1)
+        if m <= k:
+            tail.append(mth(lo + k, hi))
+            hi = lo + k
+        else:
+            tail.append(mth(lo, lo + k))
+            lo += k
+            m -= k
+            whole = False
+    proof = [] if whole else [mth(lo, hi)]
+    proof.extend(reversed(tail))
+    return proof
+
+
+def witness_proof(session: Any, old_size: int, new_size: int) -> list[bytes]:
+    """The consistency proof for the witness, from the edge stored with our checkpoint of ``old_size`` (checked
+    against its signed root) and the leaves after it; from all the leaves if no such checkpoint is stored."""
+    if old_size == 0 or old_size == new_size:
+        return []
+    row = session.execute(select(_CP.c.frontier, _CP.c.root_hash).where(_CP.c.size == old_size)).first()
+    if row is not None:
+        frontier = [bytes.fromhex(h) for h in json.loads(row.frontier)]
+        try:
+            edge_ok = CompactRange(old_size, frontier).root().hex() == row.root_hash
+        except ValueError:
+            edge_ok = False
+        if edge_ok:
+            leaves = [bytes.fromhex(h) for h in session.execute(
+                select(_ENTRY.c.leaf_hash).where(_ENTRY.c.seq >= old_size, _ENTRY.c.seq < new_size)
+                .order_by(_ENTRY.c.seq)).scalars()]
+            if len(leaves) == new_size - old_size:
+                return proof_from_frontier(frontier, old_size, leaves)
+    return consistency_proof(session, old_size, new_size)
+
+
 @dataclass(frozen=True)
 class WitnessOutcome:
     size: int
@@ -241,7 +314,7 @@ def submit_to_witness(node: Any, trust: Any) -> WitnessOutcome:
     url = authority.url.rstrip("/") + "/audit/witness"
     for _ in range(2):
         with node.session() as s:
-            proof = consistency_proof(s, old, info.size) if 0 < old < info.size else []
+            proof = witness_proof(s, old, info.size) if 0 < old < info.size else []
         try:
             status, body = trust.peers.request("POST", url, token=trust.self_issued_token(authority.did),
                                                json={"checkpoint": plain, "old_size": old, "proof": _b64(proof)})
@@ -264,7 +337,11 @@ def submit_to_witness(node: Any, trust: Any) -> WitnessOutcome:
         if not verify.cosignatures:
             return WitnessOutcome(info.size, False, "the hub's cosignature is not by its audit key")
         with node.session() as s, s.begin():
-            add_cosignature(s, info.size, line, node.clock.utcnow())
+            # two submissions of one checkpoint at once (a tick and the operator's button): keep one line
+            have = s.execute(select(_COSIG.c.id).where(_COSIG.c.size == info.size, _COSIG.c.witness == name)
+                             .with_for_update()).first()
+            if have is None:
+                add_cosignature(s, info.size, line, node.clock.utcnow())
         return WitnessOutcome(info.size, True, "countersigned by the hub")
     return WitnessOutcome(info.size, False, "the hub keeps answering with another size")
 
