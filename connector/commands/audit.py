@@ -6,7 +6,9 @@ or malformed trusted-key file) is a one-line error with exit 3. ``export`` and `
 
 ``show``, ``export`` and ``checkpoint`` read a node's log either from its directory (``--dir NODE_DIR``: the node's
 config gives the database, the audit key and the hub) or from a database URL (``--database-url``, with ``--key``
-for signing).
+for signing). ``fetch`` is the auditor's side: from its own node directory (its identity and membership
+credential; that node must be serving, since the audited node queries its credential service), it downloads another
+node's bundle over HTTP.
 """
 
 from __future__ import annotations
@@ -222,6 +224,49 @@ def export_cmd(node_dir: str | None, database_url: str | None, out: str, key_pat
             raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     click.echo(f"wrote {summary.path}: {summary.entries} entries, {summary.checkpoints} checkpoints up to size "
                f"{summary.tree_size}")
+
+
+@audit.command("fetch")
+@click.option("--dir", "node_dir", required=True, type=click.Path(),
+              help="the auditor's own node directory (its identity and credential; the node must be serving)")
+@click.option("--from", "target", required=True, help="DID of the node to audit")
+@click.option("--out", "out", required=True, type=click.Path(), help="where to write the bundle (zip)")
+@_with_filters
+def fetch_cmd(node_dir: str, target: str, out: str, agreement: str | None, participant: str | None,
+              dataset: str | None, since: str | None, until: str | None) -> None:
+    """As an auditor, download a node's bundle (GET /audit/bundle); check it with `passerelle audit verify`."""
+    from connector.identity import IdentityError
+    from connector.peers import PeerError
+    from connector.trust import Trust
+    since, until = _when(since, "--since"), _when(until, "--until")
+    if os.path.exists(out):
+        raise BadInput(f"{out} already exists")
+    node = _open_node(node_dir)
+    trust = Trust(node)
+    params = {k: v for k, v in (("agreement", agreement), ("participant", participant), ("dataset", dataset),
+                                ("since", since), ("until", until)) if v is not None}
+    try:
+        import httpx
+        url = trust.peer_url(target) + "/audit/bundle"
+        token = trust.self_issued_token(target)
+        with httpx.stream("GET", url, params=params, headers={"Authorization": f"Bearer {token}"},
+                          timeout=300) as resp:
+            if resp.status_code != 200:
+                resp.read()
+                try:
+                    detail = resp.json().get("message", resp.text)
+                except ValueError:
+                    detail = resp.text[:200]
+                raise click.ClickException(f"{target} refused ({resp.status_code}): {detail}")
+            tmp = out + ".part"
+            with open(tmp, "wb") as f:
+                for chunk in resp.iter_bytes():
+                    f.write(chunk)
+            os.replace(tmp, out)
+            entries = resp.headers.get("X-Audit-Entries", "?")
+    except (IdentityError, PeerError, httpx.HTTPError) as exc:
+        raise click.ClickException(f"cannot reach {target}: {exc}") from None
+    click.echo(f"wrote {out}: {entries} entries from {target}")
 
 
 @audit.command("checkpoint")

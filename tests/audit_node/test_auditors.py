@@ -279,3 +279,18 @@ def test_audit_page_in_a_browser(space: LiveSpace, exchange: dict[str, Any]) -> 
             browser.close()
     assert not errors, errors
     assert not outside, outside
+
+
+def test_cli_fetch_as_an_auditor(space: LiveSpace, exchange: dict[str, Any], cli: Any, tmp_path: Path) -> None:
+    occ, bre, hub = space.nodes["occitanie"], space.nodes["bretagne"], space.nodes["hub"]
+    auditor_dir = space.nodes["auditeur"].node.config.base
+    out = tmp_path / "occ.zip"
+    r = cli("fetch", "--dir", auditor_dir, "--from", occ.did, "--out", out, "--agreement", exchange["agreement"])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"wrote {out}:")
+    assert verify_bundle(out, pinned_keys(occ, hub), workers=1).ok
+    r = cli("fetch", "--dir", auditor_dir, "--from", bre.did, "--out", tmp_path / "bre.zip")
+    assert r.exit_code == 1 and "refused (403)" in r.output and "auditScope" in r.output
+    assert not (tmp_path / "bre.zip").exists()
+    r = cli("fetch", "--dir", auditor_dir, "--from", occ.did, "--out", out)
+    assert r.exit_code == 2 and "already exists" in r.output
