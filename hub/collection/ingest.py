@@ -34,6 +34,7 @@ from hub.schemas import TableSchema, load_schema
 __all__ = ["IngestResult", "ingest", "ROW_GROUP_ROWS"]
 
 ROW_GROUP_ROWS = 1 << 20
+HMAC_WORKER_BYTES = 64 << 20  # from this input size the HMACs run in a second process (hub/collection/hmac_worker.py)
 
 
 @dataclass
@@ -195,7 +196,8 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
            quarantine_dir: str | os.PathLike, key: bytes, key_version: str | int, *,
            original_name: str | None = None, limits: Limits | None = None,
            now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-           compression: str = "zstd", row_group_rows: int = ROW_GROUP_ROWS) -> IngestResult:
+           compression: str = "zstd", row_group_rows: int = ROW_GROUP_ROWS,
+           hmac_worker: bool | None = None) -> IngestResult:
     """Validate, pseudonymise and land one file as Parquet, or quarantine it with its report (see module doc).
 
     ``original_name`` is the client's file name (upload, drop folder); it is checked and kept as metadata only.
@@ -265,6 +267,8 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         try:
             check_file_name(name)
             result.input_bytes = check_size(path, limits)
+            if hmac_worker or (hmac_worker is None and result.input_bytes >= HMAC_WORKER_BYTES):
+                ps.start_worker()
             result.format = sniff_format(path)
             validator, input_sha = _stream(path, result.format, schema, limits, report,
                                            lambda: _validator(schema, ps, report, meta), write, reset)
@@ -292,6 +296,7 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         else:
             result.quarantine_path = _quarantine(path, result, quarantine_dir, now())
     finally:
+        ps.close()
         try:
             drain()
         finally:

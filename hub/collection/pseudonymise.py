@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 __all__ = ["Pseudonymiser", "KeyError_", "MIN_KEY_BYTES"]
 
 MIN_KEY_BYTES = 32
+WORKER_MIN_VALUES = 512  # fewer new values than this in a block are hashed in-process (a round trip costs more)
 _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
 _VERSION = re.compile(r"^[0-9]{1,6}$")
 
@@ -57,8 +59,9 @@ class _Namespace:
     distinct values.
     """
 
-    def __init__(self, prefix: bytes, inner, outer) -> None:
+    def __init__(self, prefix: bytes, inner, outer, message_prefix: bytes = b"") -> None:
         self.prefix = prefix
+        self.message_prefix = message_prefix  # what the inner hash starts with (namespace ␟ version ␟)
         self.inner, self.outer = inner, outer
         self.width = len(prefix) + 26
         self.prev_values: pa.Array | None = None
@@ -81,6 +84,11 @@ class _Namespace:
 
     def lookup(self, uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(pseudonym bytes, 64-bit id) of each distinct value of a block (string array without nulls)."""
+        return self.finish(self.begin(uniques))
+
+    def begin(self, uniques: pa.Array, worker: Any = None) -> tuple[Any, ...]:
+        """Find which values the previous block already had; send the others to ``worker`` (if given and worth
+        it) or hash them now. ``finish`` completes the block; blocks are begun and finished in order."""
         k = len(uniques)
         rows = np.empty((k, self.width), dtype=np.uint8)
         ids = np.empty(k, dtype=np.int64)
@@ -92,9 +100,21 @@ class _Namespace:
             new = np.flatnonzero(~hit)
         else:
             new = np.arange(k)
+        digests = None
         if len(new):
-            fresh = (uniques if len(new) == k else uniques.take(pa.array(new))).to_pylist()
-            digests = self._mac_all(fresh)
+            fresh = uniques if len(new) == k else uniques.take(pa.array(new))
+            if worker is not None and worker.pending is None and len(new) >= WORKER_MIN_VALUES:
+                worker.submit(self.message_prefix, fresh)
+            else:
+                digests = self._mac_all(fresh.to_pylist())
+        return uniques, rows, ids, new, digests, worker
+
+    def finish(self, pending: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+        uniques, rows, ids, new, digests, worker = pending
+        k = len(uniques)
+        if len(new):
+            if digests is None:
+                digests = worker.result()
             part = rows[new] if len(new) != k else rows
             part[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
             part[:, len(self.prefix):] = _b32_rows(digests)
@@ -133,6 +153,8 @@ class Pseudonymiser:
         self.key_version = key_version
         block = bytes(key) if len(key) <= 64 else hashlib.sha256(key).digest()
         block = block.ljust(64, b"\0")
+        self._block = block
+        self._worker: Any = None
         self._ipad = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._opad = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self._spaces: dict[str, _Namespace] = {}
@@ -140,9 +162,10 @@ class Pseudonymiser:
     def _space(self, namespace: str) -> _Namespace:
         ns = self._spaces.get(namespace)
         if ns is None:
+            message_prefix = namespace.encode("utf-8") + b"\x1f" + self.key_version.encode() + b"\x1f"
             inner = self._ipad.copy()
-            inner.update(namespace.encode("utf-8") + b"\x1f" + self.key_version.encode() + b"\x1f")
-            ns = _Namespace(f"{namespace[0]}{self.key_version}:".encode(), inner, self._opad.copy())
+            inner.update(message_prefix)
+            ns = _Namespace(f"{namespace[0]}{self.key_version}:".encode(), inner, self._opad.copy(), message_prefix)
             self._spaces[namespace] = ns
         return ns
 
@@ -165,8 +188,23 @@ class Pseudonymiser:
         indices, dictionary, _ = self.codes(namespace, values)
         return dictionary.take(indices)
 
+    def start_worker(self) -> None:
+        """Hash large blocks' new values in a second process from now on (see ``hmac_worker``)."""
+        if self._worker is None:
+            from hub.collection.hmac_worker import HmacWorker
+            self._worker = HmacWorker(self._block)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
     def codes(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, np.ndarray]:
         """(per-row index into the block's distinct values, their pseudonyms, their 64-bit ids)."""
+        return self.codes_finish(self.codes_begin(namespace, values))
+
+    def codes_begin(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> tuple[Any, ...]:
+        """First half of ``codes``: the HMACs of new values may run in the worker until ``codes_finish``."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         enc = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
@@ -176,8 +214,13 @@ class Pseudonymiser:
         if pc.any(pc.not_equal(d, pc.utf8_trim_whitespace(d))).as_py():
             d = pc.utf8_trim_whitespace(d)
         ns = self._space(namespace)
-        rows, ids = ns.lookup(d)
-        return enc.indices, ns.as_strings(rows), ids
+        return enc.indices, ns, ns.begin(d, self._worker)
+
+    @staticmethod
+    def codes_finish(begun: tuple[Any, ...]) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        indices, ns, pending = begun
+        rows, ids = ns.finish(pending)
+        return indices, ns.as_strings(rows), ids
 
     def row_ids(self, namespace: str, values: pa.Array) -> np.ndarray:
         """Per-row 64-bit id of each value (the first 8 bytes of its HMAC), for duplicate detection."""

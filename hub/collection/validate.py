@@ -119,6 +119,10 @@ class Validator:
         counts: dict[str, int] = {}
         cols: dict[str, pa.Array] = {}
         self._pid_cache: dict[str, tuple[pa.Array, pa.Array, np.ndarray]] = {}
+        # identifiers first: their new values are hashed (in the HMAC worker, for a large file) while the other
+        # checks run
+        self._pid_begun = {f.name: self.ps.codes_begin(f.pseudonymise, batch.column(f.name))
+                           for f in self.schema.fields if f.pseudonymise}
         self._type_bad: dict[str, np.ndarray] = {}
         n = batch.num_rows
         for f in self.schema.fields:
@@ -133,6 +137,9 @@ class Validator:
         for rule in self.schema.row_rules:
             self._check_rule(rule, cols, probs, counts)
         self._collect_keys(cols, n)
+        for f in self.schema.fields:
+            if f.pseudonymise:
+                self._pid_codes(f, cols[f.name])  # every begun block is finished, output or not
         probs.sort(key=lambda p: p.row)
         self.report.add(probs, counts)
         self.rows += n
@@ -244,7 +251,9 @@ class Validator:
     def _pid_codes(self, f: Field, col: pa.Array) -> tuple[pa.Array, pa.Array, np.ndarray]:
         """Per-row index into the batch's distinct identifiers, their pseudonyms and 64-bit ids."""
         if f.name not in self._pid_cache:
-            self._pid_cache[f.name] = self.ps.codes(f.pseudonymise, col)
+            begun = self._pid_begun.pop(f.name, None)
+            self._pid_cache[f.name] = (self.ps.codes_finish(begun) if begun is not None
+                                       else self.ps.codes(f.pseudonymise, col))
         return self._pid_cache[f.name]
 
     # -- duplicates ---------------------------------------------------------------------------------------------
