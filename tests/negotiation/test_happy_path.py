@@ -34,8 +34,13 @@ def test_request_agreed_and_finalized_on_both_sides(shared: Space) -> None:
     assert mine["id"] == theirs["id"] == agreement["@id"]
     assert mine["role"] == "CONSUMER" and theirs["role"] == "PROVIDER" and not mine["revoked"]
     assert shared.sent.problems() == []
-    kinds = [m["@type"] + ":" + m.get("eventType", "") for m in shared.sent.messages if m["consumerPid"] == pid]
-    assert kinds == ["ContractRequestMessage:", "ContractAgreementMessage:",
+
+    def kinds() -> list[str]:
+        return [m["@type"] + ":" + m.get("eventType", "") for m in shared.sent.messages if m["consumerPid"] == pid]
+
+    # the consumer may finalize before the provider's sender has recorded its delivery of FINALIZED
+    service(shared.provider).wait_until(lambda: len(kinds()) == 4, 5)
+    assert kinds() == ["ContractRequestMessage:", "ContractAgreementMessage:",
                      "ContractAgreementVerificationMessage:", "ContractNegotiationEventMessage:FINALIZED"]
 
 
