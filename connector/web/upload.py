@@ -58,6 +58,9 @@ RULE_LABELS = {
     "cancel_date_iff_cancelled": "date d'annulation incohérente avec le statut",
     "opens_before_closing": "ouverture après la fermeture",
 }
+SCHEMA_TITLES = {"campsite-bookings": "Export hebdomadaire des réservations (une ligne par réservation et nuitée)",
+                 "campsite-capacity": "Capacité (camping × date × type d'hébergement)",
+                 "campsite-dimension": "Campings (étoiles et taille par classes)"}
 STATUS_LABELS = {"published": "Publié", "unchanged": "Inchangé", "rejected": "Refusé"}
 VIA_LABELS = {"upload": "page de dépôt", "depot": "dossier de dépôt", "publish": "ligne de commande", "api": "API"}
 
@@ -333,6 +336,7 @@ header nav{margin-left:auto}header a{color:#fff}
 main{max-width:68rem;margin:1.5rem auto;padding:0 1.5rem}
 h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .8rem}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1.2rem 1.4rem;margin-bottom:1.2rem}
+.card>p:first-child{margin-top:0}
 .muted{color:#666;font-size:.9em}code{font-size:.88em;background:#eef;padding:0 .25em;border-radius:3px}
 table{border-collapse:collapse;width:100%}th,td{padding:.45rem .6rem;text-align:left;vertical-align:top;
 border-bottom:1px solid #e5e5e5}th{background:#f0f0f7;font-weight:600;font-size:.9em}
@@ -446,7 +450,7 @@ def _render(dataset: str | None = None, *, sub_id: str | None = None, error: str
             for ident, s in sets.items():
                 last = next(iter(submissions(node, ident, limit=1)), None)
                 rows.append({"id": ident, "title": _title(node, ident), "schema": s.schema.iri,
-                             "schema_title": s.schema.title, "last": last,
+                             "schema_title": SCHEMA_TITLES.get(s.schema.name, s.schema.title), "last": last,
                              "last_status": STATUS_LABELS.get(last.status, "") if last else "",
                              "last_class": ctx["klass"](last.status) if last else ""})
             ctx["datasets"] = rows

@@ -44,6 +44,8 @@ def test_upload_fix_and_publish(page: Any, provider: Any, kit: Any, tmp_path: Pa
     assert "Jeton incorrect" in pg.inner_text("[role=alert]")
     pg.fill("input[name=jeton]", provider.node.admin_token)
     pg.click("button[type=submit]")
+    assert "Réservations hebdomadaires des campings" in pg.inner_text("table")
+    pg.screenshot(path=str(ARTIFACTS / "collection-depot-liste.png"), full_page=True)
     pg.click(f"a[href='/depot/{kit.DATASET}']")
     assert "Réservations hebdomadaires des campings" in pg.inner_text("h1")
 
