@@ -81,8 +81,15 @@ def test_every_chart_has_data_and_names_its_snapshot(page: Any, space: Any, land
         assert page.locator(f"#c-{card} h2").inner_text().strip()
     assert page.locator("#c-occupancy svg path").count() >= 3  # N realised, N on the books, N-1
     assert "%" in page.inner_text("#kpi-to")
+    page.wait_for_selector("#table-calculs")
+    runs = page.inner_text("#table-calculs")
+    assert f"n° {landed['id']} (affiché)" in runs and "terminé" in runs and "REG-76 v" in runs
+    assert landed["inputs"]["bookings"]["sha256"][:10] in runs
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "barometre-france.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.click("a[href='/api/barometre/tables/pace.csv']")
+    assert dl.value.suggested_filename == "pace-2026-06-15.csv"
 
 
 def test_filters_change_the_charts(page: Any, space: Any) -> None:
@@ -105,6 +112,7 @@ def test_filters_change_the_charts(page: Any, space: Any) -> None:
     assert _chart(page, "stay_lead") != after_region["stay_lead"]
     for card in ("occupancy", "on_the_books", "regions", "pace"):
         assert int(page.locator(f"#c-{card}").get_attribute("data-points")) > 0, card
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "barometre-occitanie.png"), full_page=True)
 
 

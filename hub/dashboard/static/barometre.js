@@ -369,6 +369,33 @@
     drawStayLead(data.charts.stay_lead);
   }
 
+  function drawRuns(body) {
+    var box = document.querySelector("#c-runs .graphe");
+    box.textContent = "";
+    var t = html("table", { "class": "rythme", id: "table-calculs" });
+    var head = html("tr");
+    ["Calcul", "Instantané", "État", "Terminé le", "Durée", "Fichiers (sha256)", "Régions re-publiées"].forEach(function (h) {
+      head.appendChild(html("th", {}, h));
+    });
+    t.appendChild(head);
+    var states = { done: "terminé", running: "en cours", failed: "échec" };
+    body.runs.forEach(function (r) {
+      var tr = html("tr", { "class": r.id === body.current ? "choisie" : "" });
+      var pub = r.published || {};
+      var regions = pub.error ? "refusée : " + pub.error : Object.keys(pub).map(function (k) { return k + " v" + pub[k].version; }).join(", ");
+      var inputs = ["bookings", "capacity", "campsites"].filter(function (k) { return r.inputs && r.inputs[k]; })
+        .map(function (k) { return k + " " + r.inputs[k].sha256.slice(0, 10) + "…"; }).join(" · ");
+      [("n° " + r.id + (r.id === body.current ? " (affiché)" : "")),
+       r.snapshot_date ? new Date(r.snapshot_date + "T00:00:00").toLocaleDateString("fr-FR") : "—",
+       (states[r.status] || r.status) + (r.error ? " — " + r.error : ""),
+       r.finished_at ? new Date(r.finished_at).toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" }) : "—",
+       r.seconds !== null && r.seconds !== undefined ? dec1.format(r.seconds) + " s" : "—",
+       inputs, regions || "—"].forEach(function (v) { tr.appendChild(html("td", {}, v)); });
+      t.appendChild(tr);
+    });
+    box.appendChild(t);
+  }
+
   // -- data ---------------------------------------------------------------------------------------------------------
   function status(text) { document.getElementById("etat").textContent = text; }
 
@@ -425,6 +452,7 @@
         src.appendChild(document.createTextNode(" · calcul n° " + j.run.id));
         document.getElementById("tableau").hidden = false;
         ["f-region", "f-unit", "f-week"].forEach(function (id) { document.getElementById(id).addEventListener("change", refresh); });
+        fetch("/api/barometre/runs", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(drawRuns);
         return refresh();
       })
       .catch(function (e) { status("Erreur : " + e); });
