@@ -25,9 +25,10 @@ from typing import Any
 from connector.collection.pipeline import Submission, collect
 from connector.collection.settings import collected_datasets, dataset_paths, magic_suffix
 
-__all__ = ["process_drop_folder", "process_drop_folders", "DropFolderWatcher", "MIN_AGE"]
+__all__ = ["process_drop_folder", "process_drop_folders", "DropFolderWatcher", "MIN_AGE", "MAX_TRIES"]
 
 MIN_AGE = 5.0  # seconds a file must be left untouched before it is taken
+MAX_TRIES = 3  # a file whose processing fails (not refused: failed) this many times is set aside in quarantine/
 _BUSY_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 _CLAIMED, _DONE, _QUARANTINE = ".claimed", "done", "quarantine"
 log = logging.getLogger("passerelle.collection")
@@ -97,6 +98,28 @@ def _claim(folder: Path, name: str) -> tuple[Path, Path] | None:
     return claimed / (token + suffix), side
 
 
+def _count_failure(folder: Path, name: str) -> int:
+    path = folder / ".failures.json"
+    try:
+        counts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        counts = {}
+    counts[name] = int(counts.get(name, 0)) + 1
+    path.write_text(json.dumps(counts, ensure_ascii=False), encoding="utf-8")
+    return counts[name]
+
+
+def _clear_failures(folder: Path, name: str) -> None:
+    path = folder / ".failures.json"
+    if path.exists():
+        try:
+            counts = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            counts = {}
+        if counts.pop(name, None) is not None:
+            path.write_text(json.dumps(counts, ensure_ascii=False), encoding="utf-8")
+
+
 def process_drop_folder(node: Any, identifier: str, *, min_age: float = MIN_AGE,
                         service: Any = None) -> list[Submission]:
     """Process once every file waiting in the dataset's drop folder; returns the submissions made."""
@@ -121,10 +144,19 @@ def process_drop_folder(node: Any, identifier: str, *, min_age: float = MIN_AGE,
         data, side = claim
         try:
             sub = collect(node, identifier, data, original_name=name, via="depot", service=service)
-        except BaseException:  # not the file's fault (disk, database): give it back for the next scan
-            os.rename(data, folder / name)
+        except BaseException as e:  # not the file's fault (disk, database): give it back for the next scan …
+            tries = _count_failure(folder, name)
+            if tries < MAX_TRIES:
+                os.rename(data, folder / name)
+            else:  # … unless it failed MAX_TRIES times: then it waits in quarantine with the error
+                target = folder / _QUARANTINE / f"{uuid.uuid4().hex[:8]}-{_component(name)}"
+                os.replace(data, target)
+                target.with_name(target.name + ".report.json").write_text(json.dumps(
+                    {"original_name": name, "status": "rejected", "message": f"processing failed {tries} times: "
+                     f"{type(e).__name__}: {e}"}, ensure_ascii=False, indent=1), encoding="utf-8")
             side.unlink(missing_ok=True)
             raise
+        _clear_failures(folder, name)
         stamp = sub.id
         if sub.ok:
             os.replace(data, folder / _DONE / f"{stamp}-{_component(name)}")

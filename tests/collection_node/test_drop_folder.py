@@ -137,6 +137,18 @@ def test_crash_while_ingesting_or_recording_keeps_the_previous_version(provider:
     assert [s.version for s in process_drop_folder(provider.node, kit.DATASET, min_age=0)] == [2]
     before = sorted(p.name for p in published.iterdir())
 
+    # a file that makes processing fail every time is set aside after MAX_TRIES scans, with the error
+    from connector.collection.dropfolder import MAX_TRIES
+    monkeypatch.setattr(validate.Validator, "check", failing)
+    (drop / "v9.csv").write_bytes(_week(kit, tmp_path, 9))
+    for _ in range(MAX_TRIES):
+        with pytest.raises(OSError):
+            process_drop_folder(provider.node, kit.DATASET, min_age=0)
+    monkeypatch.undo()
+    assert not (drop / "v9.csv").exists()
+    (report,) = (drop / "quarantine").glob("*-v9.csv.report.json")
+    assert "failed 3 times: OSError: disk gone" in json.loads(report.read_text())["message"]
+
     # a failure after the Parquet file landed, before the version row is written
     service = provider.app.config["CATALOG"]
     def no_db(*a, **kw):  # type: ignore[no-untyped-def]
