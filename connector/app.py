@@ -36,6 +36,9 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(catalog.bp)
     app.register_blueprint(negotiations.bp, url_prefix="/dsp/2025-1")
     app.register_blueprint(negotiations_api.bp)
+    from connector.web import transfers, transfers_api  # DSP transfer endpoints; /api/transfers, /transferts
+    app.register_blueprint(transfers.bp, url_prefix="/dsp/2025-1")
+    app.register_blueprint(transfers_api.bp)
     from connector.web.upload import bp as upload_bp  # /depot and /api/collection
     app.register_blueprint(upload_bp)
     app.register_blueprint(dashboard.bp)

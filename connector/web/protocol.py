@@ -1,7 +1,8 @@
 """DSP 2025-1 protocol endpoints. Every request is authenticated (self-issued token + membership) first.
 
 The catalog endpoints live in ``connector/web/catalog.py``, the negotiation endpoints in
-``connector/web/negotiations.py``, with the same authentication.
+``connector/web/negotiations.py``, the transfer endpoints in ``connector/web/transfers.py``, with the same
+authentication.
 
 Refusals follow dsp.md §8: 401 with a CatalogError on catalogue paths; on negotiation and transfer paths an invalid
 token is 401 and a caller who is not the process's counterparty gets 404, never 403.
@@ -30,10 +31,3 @@ def _authenticate():  # type: ignore[no-untyped-def]
         return dsp_error(request.path, status, "NOT_FOUND" if process_path else "UNAUTHORIZED",
                          ["not found" if process_path else "authentication failed"])
     return None
-
-
-@bp.get("/transfers/<path:pid>")
-def transfer_state(pid: str):  # type: ignore[no-untyped-def]
-    from connector.errors import transfer_error
-    return transfer_error(404, "UNKNOWN_PROCESS", [f"no transfer process {pid!r} with this participant"],
-                          provider_pid=pid)
