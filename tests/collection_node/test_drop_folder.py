@@ -181,3 +181,50 @@ def test_each_worker_starts_its_watcher_on_its_first_request(provider: Any) -> N
     finally:
         watcher.stop()
     assert not watcher._thread.is_alive()
+
+
+_KILLED_SCANNER = """
+import os, signal, sys
+from dataclasses import replace
+from connector.config import load_config
+from connector.node import Node
+from connector.collection import settings, process_drop_folder
+from hub.collection import validate
+settings.CollectionSettings.limits = lambda self: replace(settings.Limits(), csv_block_bytes=65536)
+real, calls = validate.Validator.check, [0]
+def check(self, *a, **k):
+    calls[0] += 1
+    if calls[0] == 3:  # two blocks validated: the power goes
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, *a, **k)
+validate.Validator.check = check
+process_drop_folder(Node(load_config(sys.argv[1])), sys.argv[2], min_age=0)
+"""
+
+
+def test_sigkill_mid_ingestion_keeps_the_previous_version_and_the_file_is_published_later(
+        provider: Any, kit: Any, tmp_path: Path) -> None:
+    import datetime as dt
+    from hub.generate import generate_campsites
+    ident = "resa-grande"  # the fixture's dataset takes 256 KiB at most; this one 64 MiB
+    kit.add_datasets(provider, kit.SECTION.replace("{max_bytes}", str(64 << 20)).replace(kit.DATASET, ident))
+    drop = provider.node.config.base / "depot" / ident
+    drop.mkdir(parents=True)
+    (drop / "v1.csv").write_bytes(_week(kit, tmp_path, 1))
+    assert [s.version for s in process_drop_folder(provider.node, ident, min_age=0)] == [1]
+    gen = tmp_path / "gen"
+    generate_campsites(gen, campsites=2, season=2026, snapshot=dt.date(2026, 6, 15), seed=5, fmt="csv")
+    (gen / "bookings.csv").rename(drop / "semaine-25.csv")
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run([sys.executable, "-c", _KILLED_SCANNER, str(provider.node.config.path), ident],
+                           cwd=root, capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    # killed with the file claimed, two blocks validated: nothing new is visible
+    assert _current(provider, ident) == 1
+    assert len(list((drop / ".claimed").glob("*.csv"))) == 1
+    staging = provider.node.data_dir / "collection" / ident / "staging"
+    assert not staging.exists() or not [p for p in staging.iterdir() if not p.name.startswith(".")]
+    # the next scan puts the file back, removes the dead writer's leftovers and publishes it, once
+    subs = process_drop_folder(provider.node, ident, min_age=0)
+    assert [(s.original_name, s.status, s.version) for s in subs] == [("semaine-25.csv", "published", 2)], subs[0].message
+    assert [p.suffix for p in staging.iterdir()] == [] and not list((drop / ".claimed").iterdir())
