@@ -19,9 +19,9 @@ SNAPSHOT = dt.date(2026, 6, 15)
 CAMPSITES = 30
 
 
-def generate(out: Path, snapshot: dt.date = SNAPSHOT, seed: int = 7) -> dict[str, Path]:
+def generate(out: Path, snapshot: dt.date = SNAPSHOT, seed: int = 7, campsites: int = CAMPSITES) -> dict[str, Path]:
     from hub.generate import generate_campsites
-    generate_campsites(out, campsites=CAMPSITES, season=2026, snapshot=snapshot, seed=seed)
+    generate_campsites(out, campsites=campsites, season=2026, snapshot=snapshot, seed=seed)
     return {"bookings": out / "bookings.parquet", "capacity": out / "capacity.parquet",
             "campsites": out / "campsites.parquet"}
 
@@ -47,7 +47,11 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSpace]:
 @pytest.fixture(scope="session")
 def landed(space: LiveSpace, export: dict[str, Path]) -> dict[str, Any]:
     """The hub's run for the export, landed through ``POST /api/barometre/snapshots``."""
-    r = space.nodes["hub"].api("POST", "/api/barometre/snapshots", {k: str(v) for k, v in export.items()})
+    import httpx
+    hub = space.nodes["hub"]
+    # the computation runs inside the request: give a loaded machine time (LiveNode.api waits 30 s)
+    r = httpx.post(hub.url + "/api/barometre/snapshots", json={k: str(v) for k, v in export.items()},
+                   headers={"Authorization": f"Bearer {hub.node.admin_token}"}, timeout=600)
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -87,7 +87,7 @@ def test_a_new_snapshot_triggers_a_recompute_and_a_new_version_of_each_slice(tmp
     assert ds is not None and "22/06/2026" in ds.version_notes["fr"]
 
     # an older snapshot landing late is kept, but neither becomes current nor is re-published
-    older = generate(tmp_path / "w24", snapshot=dt.date(2026, 6, 8))
+    older = generate(tmp_path / "w24", snapshot=dt.date(2026, 6, 8), campsites=6)
     late = service.on_snapshot_landed(older["bookings"], older["capacity"], older["campsites"])
     assert late.status == "done" and late.published is None
     assert service.current().id == second.id  # type: ignore[union-attr]
