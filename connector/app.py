@@ -42,6 +42,8 @@ def create_app(node: Node) -> Flask:
     from connector.web.upload import bp as upload_bp  # /depot and /api/collection
     app.register_blueprint(upload_bp)
     app.register_blueprint(dashboard.bp)
+    from connector.web.durable import bp as durable_bp  # /tourisme-durable, /api/tourisme-durable
+    app.register_blueprint(durable_bp)
     from connector.web.audit import bp as audit_bp  # /audit (checkpoint, witness, auditors, page), /api/audit
     app.register_blueprint(audit_bp)
 

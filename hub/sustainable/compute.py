@@ -102,8 +102,9 @@ def _read(con, engine: str, kind: str, path: str | Path, tmp: Path):
     return t
 
 
-def compute_raw(inputs: dict[str, str | Path], engine: str = "duckdb") -> dict[str, pa.Table]:
-    """Every indicator table before disclosure control (energy keeps its counts and maxima)."""
+def compute_raw(inputs: dict[str, str | Path], engine: str = "duckdb",
+                only: tuple[str, ...] | None = None) -> dict[str, pa.Table]:
+    """Every indicator table (or those in ``only``) before disclosure control (energy keeps counts and maxima)."""
     unknown = sorted(set(inputs) - set(REQUIRED))
     absent = sorted(set(REQUIRED) - set(inputs))
     if unknown or absent:
@@ -124,7 +125,8 @@ def compute_raw(inputs: dict[str, str | Path], engine: str = "duckdb") -> dict[s
             "intensity": ex.intensity_table(t["arrivals"], _small(con, engine, population_table())),
         }
         extra = {"arrivals": ("country_code",), "transport": ("transport_mode",)}
-        return {n: _sorted(e.to_pyarrow(), (*_KEYS, *extra.get(n, ()))) for n, e in exprs.items()}
+        return {n: _sorted(e.to_pyarrow(), (*_KEYS, *extra.get(n, ()))) for n, e in exprs.items()
+                if only is None or n in only}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
