@@ -248,6 +248,15 @@ class DemoSpace:
             "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
             "campsites": str(out / "campsites.parquet")}, timeout=300)
 
+    def sustainable(self) -> dict[str, Any]:
+        """The hub computes the sustainable-tourism indicators (hub/sustainable) from the three providers' generated
+        files (labelled synthetic; hub/sustainable/demo.py), stores them and re-publishes each région's slice."""
+        from hub.sustainable.demo import generate_sources
+        hub = self.nodes["hub"]
+        paths = generate_sources(hub.directory / "demo-data" / "tourisme-durable")
+        return hub.api(self.client, "POST", "/api/tourisme-durable/calculs", {k: str(v) for k, v in paths.items()},
+                       timeout=300)
+
     def witness_logs(self) -> list[dict[str, Any]]:
         """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
         (the hub's own log is signed, not witnessed)."""
@@ -367,6 +376,11 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"{run['id']} computed in {run['seconds']:.1f} s; {len(slices)} régions' indicators re-published "
              f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
         ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
+        durable = space.sustainable()
+        echo(f"tourisme durable: run {durable['run']} on generated provider files (synthetic) in "
+             f"{durable['seconds']:.1f} s; {len([k for k in (durable.get('published') or {}) if k != 'error'])} "
+             f"régions' indicators re-published; {space.nodes['hub'].url}/tourisme-durable")
+        ok = ok and "error" not in (durable.get("published") or {"error": "none"})
         own = space.region_negotiates_barometer("occitanie")
         echo(f"occitanie negotiated its barometer slice with the hub: {own['state']}"
              + (f" (agreement {own['agreement']['@id']})" if own.get("agreement") else f": {own.get('reason')}"))
