@@ -125,6 +125,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("connector.commands.catalog", "publish"),
     ("connector.commands.catalog", "catalog"),
     ("connector.commands.indicators", "indicators"),
+    ("connector.commands.negotiate", "negotiate"),
+    ("connector.commands.negotiate", "agreements"),
 ]
 
 
