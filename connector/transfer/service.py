@@ -71,6 +71,15 @@ class PullRefused(Exception):
         self.status, self.code, self.reasons = status, code, reasons
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What a refusal records about the transfer (read before the transaction ends)."""
+
+    counterparty: str
+    agreement_id: str
+    dataset_id: str | None
+
+
 @dataclass
 class Grant:
     """What an authorised pull may serve."""
@@ -652,65 +661,65 @@ class TransferService:
             self._refused(pid, None, 403, "WRONG_TRANSFER", [f"this token is for another transfer "
                                                              f"({claims.transfer}), not {pid}"])
         with self.node.session() as s:
-            row = _find(s, pid)
-            if row is None or row.role != Role.PROVIDER.value:
-                s.rollback()
-                self._refused(pid, None, 404, "UNKNOWN_TRANSFER", [f"no transfer {pid!r} on this node"])
-            if row.counterparty != claims.consumer:
-                s.rollback()
-                self._refused(pid, row, 403, "WRONG_CONSUMER", ["the token was not issued to this transfer's "
-                                                               "consumer"])
-            if row.state != TransferState.STARTED.value:
-                s.rollback()
-                self._refused(pid, row, 403, f"TRANSFER_{row.state}", [f"the transfer is {row.state}: no data "
-                                                                      "is served"])
-            if row.token_jti != claims.jti:
-                s.rollback()
-                self._refused(pid, row, 403, "TOKEN_SUPERSEDED", ["this access token is no longer the transfer's "
-                                                                  "current one"])
-            agreement = s.get(AgreementRow, row.agreement_id)
-            if agreement is None or agreement.revoked:
-                s.rollback()
-                self._refused(pid, row, 403, "AGREEMENT_REVOKED", [
-                    f"agreement {row.agreement_id} was revoked: "
-                    f"{agreement.revoked_reason if agreement else 'unknown agreement'}"])
-            stored = json.loads(row.claims or "{}")
-            entry = stored.pop("status_entry", None)
-            if entry is not None:
-                try:
-                    revoked = self.trust.status_cache().is_revoked(entry, now)
-                except Exception as e:  # noqa: BLE001 - fail closed when the status cannot be told
-                    revoked, why = True, f"membership status cannot be checked: {e}"
-                else:
-                    why = "the consumer's membership credential is revoked"
-                if revoked:
-                    s.rollback()
-                    self._refused(pid, row, 403, "MEMBERSHIP_REVOKED", [why])
-            policy = json.loads(agreement.policy)
-            usage = s.exec(select(UsageRow).where(UsageRow.agreement_id == agreement.id).with_for_update()).first()
-            if usage is None:
-                usage = UsageRow(agreement_id=agreement.id, used=0)
-                s.add(usage)
-                s.flush()
-            count = max(usage.used - 1, 0) if continuation else usage.used
-            decision, aggregate = self._evaluate(policy, agreement, row, stored,
-                                                 purpose or agreement_purpose(policy), count)
-            if not decision.permitted:
-                s.rollback()
-                self._refused(pid, row, 403, "POLICY_DENIED", [r.message for r in decision.failed] or
-                              ["no permission of the agreement allows this pull"], decision=decision)
-            if not continuation:
-                usage.used += 1
-                s.add(usage)
-            work = self._work(s, row, _load(row))
-            work.entries.append(("policy.decision", {**work.base(token_jti=claims.jti), "decision": {
-                "effect": "permit", "reason_code": "PERMIT", "evaluator": "policies", "point": "pull",
-                "reasons": [r.message[:2000] for r in decision.reasons][:50]}}))
-            for kind, body in work.entries:
-                append(s, kind, body, work.now)
-            s.commit()
-        return Grant(pid, agreement.id, agreement.dataset_id, row.counterparty, policy, aggregate,
-                     not continuation)
+            outcome = self._authorize_in(s, pid, claims, purpose, continuation, now)
+            if isinstance(outcome, Grant):
+                s.commit()
+                return outcome
+            s.rollback()
+        status, code, reasons, row, decision = outcome
+        self._refused(pid, row, status, code, reasons, decision=decision)
+        raise AssertionError("unreachable")
+
+    def _authorize_in(self, s: Session, pid: str, claims: Any, purpose: str | None, continuation: bool,
+                      now: float) -> Any:
+        """The checks inside the transaction: a :class:`Grant`, or (status, code, reasons, row facts, decision)."""
+        row = _find(s, pid)
+        if row is None or row.role != Role.PROVIDER.value:
+            return 404, "UNKNOWN_TRANSFER", [f"no transfer {pid!r} on this node"], None, None
+        facts = _Facts(row.counterparty, row.agreement_id, row.dataset_id)
+        if row.counterparty != claims.consumer:
+            return 403, "WRONG_CONSUMER", ["the token was not issued to this transfer's consumer"], facts, None
+        if row.state != TransferState.STARTED.value:
+            return 403, f"TRANSFER_{row.state}", [f"the transfer is {row.state}: no data is served"], facts, None
+        if row.token_jti != claims.jti:
+            return 403, "TOKEN_SUPERSEDED", ["this access token is no longer the transfer's current one"], facts, None
+        agreement = s.get(AgreementRow, row.agreement_id)
+        if agreement is None or agreement.revoked:
+            return 403, "AGREEMENT_REVOKED", [f"agreement {row.agreement_id} was revoked: "
+                                              f"{agreement.revoked_reason if agreement else 'unknown agreement'}"], \
+                facts, None
+        stored = json.loads(row.claims or "{}")
+        entry = stored.pop("status_entry", None)
+        policy = json.loads(agreement.policy)
+        usage = s.exec(select(UsageRow).where(UsageRow.agreement_id == agreement.id).with_for_update()).first()
+        if usage is None:
+            usage = UsageRow(agreement_id=agreement.id, used=0)
+            s.add(usage)
+            s.flush()
+        count = max(usage.used - 1, 0) if continuation else usage.used
+        decision, aggregate = self._evaluate(policy, agreement, row, stored, purpose or agreement_purpose(policy),
+                                             count)
+        if not decision.permitted:
+            return 403, "POLICY_DENIED", ([r.message for r in decision.failed]
+                                          or ["no permission of the agreement allows this pull"]), facts, decision
+        if entry is not None:
+            try:
+                revoked = self.trust.status_cache().is_revoked(entry, now)
+                why = "the consumer's membership credential is revoked"
+            except Exception as e:  # noqa: BLE001 - fail closed when the status cannot be told
+                revoked, why = True, f"membership status cannot be checked: {e}"
+            if revoked:
+                return 403, "MEMBERSHIP_REVOKED", [why], facts, None
+        if not continuation:
+            usage.used += 1
+            s.add(usage)
+        work = self._work(s, row, _load(row))
+        work.entries.append(("policy.decision", {**work.base(token_jti=claims.jti), "decision": {
+            "effect": "permit", "reason_code": "AGGREGATE" if aggregate else "PERMIT", "evaluator": "policies",
+            "point": "pull", "reasons": [r.message[:2000] for r in decision.reasons][:50]}}))
+        for kind, body in work.entries:
+            append(s, kind, body, work.now)
+        return Grant(pid, agreement.id, agreement.dataset_id, row.counterparty, policy, aggregate, not continuation)
 
     def _evaluate(self, policy: dict[str, Any], agreement: AgreementRow, row: TransferRow, claims: dict[str, Any],
                   purpose: str | None, count: int) -> tuple[Any, bool]:
@@ -733,7 +742,7 @@ class TransferService:
         agg = evaluate(parsed, Request(action="aggregate", parameters={"cellSize": spec.min_units}, **base), world)
         return agg, True
 
-    def _refused(self, pid: str, row: TransferRow | None, status: int, code: str, reasons: list[str], *,
+    def _refused(self, pid: str, row: "_Facts | None", status: int, code: str, reasons: list[str], *,
                  decision: Any = None) -> None:
         """Record a refused pull (``policy.decision`` deny and ``data.pull``) and raise :class:`PullRefused`."""
         now = self.node.clock.utcnow()
