@@ -213,7 +213,7 @@ class PullScheduler:
                     run.status, run.finished_at = "failed", self.node.clock.utcnow()
                 else:
                     run.status = "retrying"
-                    run.next_at = self.node.clock.now() + self.retry_base * 2 ** (run.attempts - 1)
+                    run.next_at = now.timestamp() + self.retry_base * 2 ** (run.attempts - 1)
             else:
                 run.status, run.finished_at, run.next_at = status, self.node.clock.utcnow(), None
             s.add(run)

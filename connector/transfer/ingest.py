@@ -224,8 +224,8 @@ def fetch(node: Any, trust: Any, address: DataAddress, fmt: str, part: Path, *, 
                     etag_file.write_text(declared["sha256"])
                     mode = "ab" if r.status_code == 206 else "wb"
                     done = have if r.status_code == 206 else 0
-                    with open(part, mode) as f:
-                        for chunk in r.iter_raw(_CHUNK):
+                    with open(part, mode, buffering=_CHUNK) as f:
+                        for chunk in r.iter_raw():     # as received: what arrived before a cut is kept
                             f.write(chunk)
                             done += len(chunk)
                             if progress:
