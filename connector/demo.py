@@ -26,7 +26,8 @@ import httpx
 __all__ = ["run_demo", "DemoError", "DemoNode", "DemoSpace", "TEMPLATES"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "config" / "demo"
-TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault"]
+# the hub, the campsite federation, two territories, then the sustainable-tourism providers (hub/sustainable/demo.py)
+TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault", "hebergeurs", "emploi", "frequentation"]
 BAROMETER_CAMPSITES = 30  # small: `demo --once` stays fast
 BAROMETER_SNAPSHOT = "2026-06-15"  # a Monday in the season, so weeks are both realised and on the books
 BOOKINGS_DATASET = "reservations-campings"  # the federation's weekly export, through the collection pipeline
@@ -182,6 +183,21 @@ class DemoSpace:
         return {"dataset": result, "campsites": campsites, "rows": manifest["files"]["bookings"]["rows"],
                 "csv_bytes": (out / "bookings.csv").stat().st_size}
 
+    def publish_sustainable_datasets(self) -> dict[str, dict[str, Any]]:
+        """Each sustainable-tourism provider generates its files (labelled synthetic) in its own directory and
+        publishes them with the declared metadata and offers of hub/sustainable/demo.py, through the same publishing
+        path as the other nodes. Returns, by dataset id, the provider, the input kind, the file and the dataset."""
+        from hub.sustainable.demo import DATASETS, PROVIDERS, generate_provider
+        out: dict[str, dict[str, Any]] = {}
+        for name, datasets in PROVIDERS.items():
+            node = self.nodes[name]
+            files = generate_provider(name, node.directory / "demo-data" / "tourisme-durable")
+            for ident, kind in datasets:
+                result = node.api(self.client, "POST", f"/api/datasets/{ident}/publish",
+                                  {"file": str(files[kind]), "metadata": DATASETS[ident]}, timeout=120)
+                out[ident] = {"provider": name, "kind": kind, "file": files[kind], "dataset": result}
+        return out
+
     def crawl(self) -> dict[str, Any]:
         """The hub crawls every participant; returns its crawl report and its federated catalogue."""
         hub = self.nodes["hub"]
@@ -190,17 +206,21 @@ class DemoSpace:
         return {"crawl": report["nodes"], "search": found}
 
     def negotiate_agreements(self, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """The hub negotiates, with every provider, the statistical-use offer of each of its datasets; it also asks
-        Bretagne for its territory-bound offer (not shown to the hub's catalogue view, known out of band), which
-        Bretagne's policy refuses with its reasons. Returns the hub's view of each negotiation once it has ended."""
+        """The hub negotiates, with every provider, the statistical-use offer of each of its datasets (the
+        ``[datasets]`` of its config and, for the sustainable-tourism providers, those of hub/sustainable/demo.py);
+        it also asks Bretagne for its territory-bound offer (not shown to the hub's catalogue view, known out of
+        band), which Bretagne's policy refuses with its reasons. Returns the hub's view of each negotiation once it has ended."""
         from connector.config import load_config
+        from hub.sustainable.demo import DATASETS, PROVIDERS
         from policies import templates
         hub = self.nodes["hub"]
         asked: list[dict[str, Any]] = []
         for node in self.nodes.values():
             if node.name == "hub":
                 continue
-            for ident, section in load_config(node.directory / "node.toml").model.datasets.items():
+            datasets = dict(load_config(node.directory / "node.toml").model.datasets)
+            datasets.update({ident: DATASETS[ident] for ident, _ in PROVIDERS.get(node.name, [])})
+            for ident, section in datasets.items():
                 for spec in section.get("offer_templates", []):
                     body = {"provider": node.did, "dataset": ident, "offer": spec["id"]}
                     if spec["template"] == "territory-bound" and node.name == "bretagne":
@@ -248,14 +268,22 @@ class DemoSpace:
             "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
             "campsites": str(out / "campsites.parquet")}, timeout=300)
 
-    def sustainable(self) -> dict[str, Any]:
-        """The hub computes the sustainable-tourism indicators (hub/sustainable) from the three providers' generated
-        files (labelled synthetic; hub/sustainable/demo.py), stores them and re-publishes each région's slice."""
-        from hub.sustainable.demo import generate_sources
+    def sustainable(self, inputs: dict[str, Path] | None = None) -> dict[str, Any]:
+        """The hub computes the sustainable-tourism indicators (hub/sustainable) from ``inputs`` (input kind → file,
+        e.g. the files it pulled under its agreements), stores them and re-publishes each région's slice. Without
+        ``inputs``, from the files the three providers published (generated, labelled synthetic; read from their
+        directories on this machine, not transferred); ``source`` in the result says which."""
+        from hub.sustainable.demo import PROVIDERS, generate_provider
         hub = self.nodes["hub"]
-        paths = generate_sources(hub.directory / "demo-data" / "tourisme-durable")
-        return hub.api(self.client, "POST", "/api/tourisme-durable/calculs", {k: str(v) for k, v in paths.items()},
-                       timeout=300)
+        source = "pulled"
+        if inputs is None:
+            source = "published"
+            inputs = {}
+            for name in PROVIDERS:
+                inputs.update(generate_provider(name, self.nodes[name].directory / "demo-data" / "tourisme-durable"))
+        run = hub.api(self.client, "POST", "/api/tourisme-durable/calculs",
+                      {k: str(v) for k, v in inputs.items()}, timeout=300)
+        return {**run, "source": source}
 
     def witness_logs(self) -> list[dict[str, Any]]:
         """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
@@ -325,7 +353,7 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         t_up = time.monotonic() - t0
         space.enrol_all()
         t_enrolled = time.monotonic() - t0
-        echo(f"5 nodes serving after {t_up:.1f} s, enrolled after {t_enrolled:.1f} s")
+        echo(f"{len(space.nodes)} nodes serving after {t_up:.1f} s, enrolled after {t_enrolled:.1f} s")
         for node in space.nodes.values():
             echo(f"  {node.name:<10} {node.url:<24} {node.did}")
         mesh = space.verify_mesh()
@@ -342,6 +370,12 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"{export['csv_bytes'] / 1e6:.1f} MB CSV) validated, pseudonymised and published as "
              f"{BOOKINGS_DATASET} v{export['dataset']['version']} ({dist['file_type']}, {dist['byte_size']:,} bytes, "
              f"conformsTo campsite-bookings 1.0.0)")
+        durable_sources = space.publish_sustainable_datasets()
+        for ident, d in durable_sources.items():
+            published.setdefault(d["provider"], []).append(ident)
+            dist = d["dataset"]["distributions"][0]
+            echo(f"{d['provider']}: {ident} v{d['dataset']['version']} published ({dist['file_type']}, "
+                 f"{dist['byte_size']:,} bytes, generated, synthetic)")
         echo(f"catalogues: {sum(len(v) for v in published.values())} datasets published by "
              f"{', '.join(sorted(published))}")
         fed = space.crawl()
@@ -377,7 +411,9 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
         ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
         durable = space.sustainable()
-        echo(f"tourisme durable: run {durable['run']} on generated provider files (synthetic) in "
+        origin = ("files pulled under its agreements" if durable["source"] == "pulled" else
+                  "the files the providers published (read from their directories, not transferred)")
+        echo(f"tourisme durable: run {durable['run']} on {origin}, synthetic, in "
              f"{durable['seconds']:.1f} s; {len([k for k in (durable.get('published') or {}) if k != 'error'])} "
              f"régions' indicators re-published; {space.nodes['hub'].url}/tourisme-durable")
         ok = ok and "error" not in (durable.get("published") or {"error": "none"})

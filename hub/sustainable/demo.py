@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROVIDERS", "DATASETS", "generate_sources"]
+__all__ = ["PROVIDERS", "DATASETS", "generate_provider", "generate_sources"]
 
 _OFFERS = lambda ident: [  # noqa: E731 - one offer pair per dataset, as the campsite federation's
     {"template": "members-statistical-use", "id": f"urn:passerelle:offer:{ident}:statistiques"},
@@ -52,15 +52,29 @@ PROVIDERS = {"hebergeurs": [("energie-hebergements", "energy")], "emploi": [("em
              "frequentation": [("arrivees-nuitees", "arrivals"), ("sejours-transport", "trips")]}
 
 
-def generate_sources(out: Path, establishments: int = 300, seed: int = 0) -> dict[str, Path]:
-    """The four input files (Parquet, labelled synthetic), generated once into ``out``."""
+def generate_provider(name: str, out: Path, establishments: int = 300, seed: int = 0) -> dict[str, Path]:
+    """The files one demo provider publishes (Parquet, labelled synthetic), generated once into ``out``; keyed by
+    the input kind of ``compute_sustainable``."""
     from hub.generate.arrivals import generate_arrivals
     from hub.generate.employment import generate_employment
     from hub.generate.energy import generate_energy
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown demo provider {name!r}; expected one of {', '.join(PROVIDERS)}")
     out = Path(out)
-    paths = {k: out / f"{k}.parquet" for k in ("energy", "employment", "arrivals", "trips")}
+    paths = {kind: out / f"{kind}.parquet" for _, kind in PROVIDERS[name]}
     if not all(p.exists() for p in paths.values()):
-        generate_energy(out, establishments=establishments, seed=seed)
-        generate_employment(out, seed=seed)
-        generate_arrivals(out, seed=seed)
+        if name == "hebergeurs":
+            generate_energy(out, establishments=establishments, seed=seed)
+        elif name == "emploi":
+            generate_employment(out, seed=seed)
+        else:
+            generate_arrivals(out, seed=seed)
+    return paths
+
+
+def generate_sources(out: Path, establishments: int = 300, seed: int = 0) -> dict[str, Path]:
+    """The four input files (Parquet, labelled synthetic), generated once into ``out``."""
+    paths: dict[str, Path] = {}
+    for name in PROVIDERS:
+        paths.update(generate_provider(name, out, establishments=establishments, seed=seed))
     return paths

@@ -1,4 +1,5 @@
-"""`passerelle demo --once`: five real node processes come up, enrol, and verify each other."""
+"""`passerelle demo --once`: every node of ``demo.TEMPLATES`` comes up as a real process, enrols, and verifies
+every other; the sustainable-tourism providers publish their datasets and the hub negotiates for each."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_block(n: int = 5) -> int:
+def _free_block(n: int) -> int:
     for base in range(21000, 60000, 37):
         ok = True
         for p in range(base, base + n):
@@ -29,14 +30,28 @@ def _free_block(n: int = 5) -> int:
 
 @pytest.mark.slow
 def test_demo_once_exits_zero(tmp_path: Path) -> None:
-    base = _free_block()
+    from connector import demo
+    from hub.sustainable.demo import DATASETS, PROVIDERS
+    n = len(demo.TEMPLATES)
+    base = _free_block(n)
     out = subprocess.run([sys.executable, "-m", "connector.cli", "demo", "--once", "--dir", str(tmp_path / "d"),
                           "--base-port", str(base)], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "20/20 node pairs verified each other" in out.stdout
-    for name in ("hub", "campings", "occitanie", "bretagne", "herault"):
+    pairs = n * (n - 1)
+    assert f"{pairs}/{pairs} node pairs verified each other" in out.stdout
+    assert f"{n} nodes serving" in out.stdout
+    for i, name in enumerate(demo.TEMPLATES):
         assert (tmp_path / "d" / name / "node.toml").is_file()
-        assert f"127.0.0.1:{base}" in out.stdout
+        assert f"127.0.0.1:{base + i}" in out.stdout
+    for name, datasets in PROVIDERS.items():
+        assert name in demo.TEMPLATES
+        for ident, _ in datasets:
+            assert f"{name}: {ident} v" in out.stdout  # published by its own node
+            statistical = next(o["id"] for o in DATASETS[ident]["offer_templates"]
+                               if o["template"] == "members-statistical-use")
+            assert any(line.split()[:1] == [name] and "agreement" in line and line.endswith(f"for {statistical}")
+                       for line in out.stdout.splitlines()), statistical
+    assert "tourisme durable: run" in out.stdout
 
 
 def test_demo_configs_are_valid_node_configs() -> None:
