@@ -355,7 +355,7 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         t_enrolled = time.monotonic() - t0
         echo(f"{len(space.nodes)} nodes serving after {t_up:.1f} s, enrolled after {t_enrolled:.1f} s")
         for node in space.nodes.values():
-            echo(f"  {node.name:<10} {node.url:<24} {node.did}")
+            echo(f"  {node.name:<13} {node.url:<24} {node.did}")
         mesh = space.verify_mesh()
         failures = [m for m in mesh if not m[2]]
         echo(f"identity and membership: {len(mesh) - len(failures)}/{len(mesh)} node pairs verified each other")
@@ -387,7 +387,7 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"({space.nodes['hub'].url}/catalogue)")
         for n in sorted(fed["crawl"], key=lambda n: names.get(n["node"], n["node"])):
             state = "stale: " + n["detail"] if n["stale"] else "ok"
-            echo(f"  {names.get(n['node'], n['node']):<10} {counts.get(n['node'], 0)} dataset(s)  {state}")
+            echo(f"  {names.get(n['node'], n['node']):<13} {counts.get(n['node'], 0)} dataset(s)  {state}")
             for d in fed["search"]["datasets"]:
                 if d["node"] == n["node"]:
                     echo(f"      {d['identifier']}: {d['title']} [{', '.join(d['spatial'])}]")
@@ -400,9 +400,9 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         for n in negotiated:
             who = names.get(n["counterparty"], n["counterparty"])
             if n["state"] == "FINALIZED":
-                echo(f"  {who:<10} agreement {n['agreement']['@id']} for {n['offer']}")
+                echo(f"  {who:<13} agreement {n['agreement']['@id']} for {n['offer']}")
             else:
-                echo(f"  {who:<10} {n['state']} {n['offer']}: {n['reason']}")
+                echo(f"  {who:<13} {n['state']} {n['offer']}: {n['reason']}")
         ok = ok and len(agreed) == len(negotiated) - 1 and sum(n["state"] == "TERMINATED" for n in negotiated) == 1
         run = space.barometer()
         slices = run.get("published") or {}
@@ -426,7 +426,7 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"by the hub (auditor page: {space.nodes['occitanie'].url}/audit)")
         for x in logs:
             cp = x["checkpoint"]
-            echo(f"  {x['name']:<10} {cp['size']:>5} entries  root {cp['root'][:12]}…  "
+            echo(f"  {x['name']:<13} {cp['size']:>5} entries  root {cp['root'][:12]}…  "
                  + ("witnessed by the hub" if x["witnessed"] else f"not witnessed ({x['witness_detail']})"))
         ok = ok and all(x["witnessed"] for x in logs if x["name"] != "hub")
         echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
