@@ -118,9 +118,11 @@ def main() -> None:
               f"idle RSS per worker ≤ {results['idle_rss_mb_per_worker_max']} MB")
 
         # 2. the demo data space: five processes up and enrolled
-        base = free_port()
-        while any(_busy(p) for p in range(base, base + 5)):
-            base = free_port()
+        from connector.demo import TEMPLATES
+        n_nodes = len(TEMPLATES)
+        base = 20000
+        while any(_busy(p) for p in range(base, base + n_nodes)):
+            base += n_nodes + 7
         space = DemoSpace(root / "demo")
         t0 = time.perf_counter()
         space.create(base)
@@ -129,8 +131,9 @@ def main() -> None:
         results["demo_enrolled_s"] = round(time.perf_counter() - t0, 2)
         mesh = space.verify_mesh()
         results["demo_mesh_ok"] = sum(ok for _, _, ok, _ in mesh)
-        print(f"demo: five nodes created, serving and enrolled in {results['demo_enrolled_s']} s; "
-              f"{results['demo_mesh_ok']}/20 pairs verified")
+        results["demo_nodes"] = n_nodes
+        print(f"demo: {n_nodes} nodes created, serving and enrolled in {results['demo_enrolled_s']} s; "
+              f"{results['demo_mesh_ok']}/{n_nodes * (n_nodes - 1)} pairs verified")
 
         # 3. protocol requests per second with token verification, on the Bretagne node (2 workers)
         caller = space.nodes["occitanie"]

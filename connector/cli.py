@@ -101,7 +101,8 @@ def token(directory: str, aud: str, ttl: int) -> None:
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=8100, show_default=True)
 @click.option("--database-url", default="", help="PostgreSQL URL for every node (one schema each)")
 def demo(once: bool, directory: str | None, base_port: int, database_url: str) -> None:
-    """Start a local data space on loopback: hub/authority, campsite federation, Occitanie, Bretagne, Hérault."""
+    """Start a local data space on loopback: hub/authority, campsite federation, Occitanie, Bretagne, Hérault and
+    three sustainable-tourism providers, each a real process."""
     from connector.demo import DemoError, run_demo
     try:
         ok = run_demo(once=once, directory=Path(directory) if directory else None, base_port=base_port,
