@@ -57,6 +57,46 @@ def _path_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _transfer_paths() -> dict[str, Any]:
+    """Transfers, pulls, revocation and recurring pulls (docs/transfer.md)."""
+    reason = {"type": "object", "properties": {"reason": {"type": "string"}}}
+    pull = _op("Pull once under an agreement (consumer): transfer, fetch, verify size and sha256, land, complete",
+               body={"type": "object", "required": ["agreement"], "properties": {
+                   "agreement": {"type": "string"}, "format": {"enum": ["parquet", "arrow", "csv"]},
+                   "slot": {"type": "string"}, "purpose": {"type": "string"}}})
+    pull["responses"]["201"] = {"description": "landed (or already landed: duplicate = true)", "content": {
+        "application/json": {"schema": {"type": "object", "properties": {
+            "path": {"type": "string"}, "bytes": {"type": "integer"}, "sha256": {"type": "string"},
+            "rows": {"type": ["integer", "null"]}, "content": {"enum": ["rows", "aggregate"]},
+            "duplicate": {"type": "boolean"}, "transfer": {"type": "string"}, "slot": {"type": "string"}}}}}}
+    pull["responses"]["502"] = {**_ERR, "description": "the provider refused the pull (with its reasons) or failed"}
+    out: dict[str, Any] = {
+        "/api/transfers": {
+            "get": _op("Transfers, landed files, schedules and scheduled runs (filters: role, state, agreement)"),
+            "post": _op("Open a transfer under an agreement (consumer); the pull itself is separate", body={
+                "type": "object", "required": ["agreement"], "properties": {"agreement": {"type": "string"}}})},
+        "/api/transfers/pull": {"post": pull},
+        "/api/transfers/{pid}": {"parameters": [_path_param("pid")], "get": _op("One transfer: state, reason, outcome")},
+        "/api/transfers/{pid}/address": {"parameters": [_path_param("pid")],
+                                          "get": _op("The data address the provider sent (consumer)")},
+        "/api/agreements/{id}/revoke": {"parameters": [_path_param("id")], "post": _op(
+            "Revoke an agreement (provider): its transfers are terminated and pulls refused at once", body=reason)},
+        "/api/agreements/{id}/schedule": {"parameters": [_path_param("id")], "put": _op(
+            "Pull under this agreement on a schedule (UTC): 'mon 06:00', 'daily 06:00' or a crontab line",
+            body={"type": "object", "required": ["schedule"], "properties": {
+                "schedule": {"type": "string"}, "format": {"enum": ["parquet", "arrow", "csv"]}}}),
+            "delete": _op("Remove the agreement's schedule")},
+        "/api/schedules": {"get": _op("Schedules and their runs (slot, status, attempts, sha256, error)")},
+        "/api/schedules/run": {"post": _op("Run what is due now: missed slots (once) and retries whose time came")},
+    }
+    for action, summary in (("start", "Start (provider) or resume a suspended transfer"),
+                            ("suspend", "Suspend a started transfer"), ("complete", "Complete a started transfer"),
+                            ("terminate", "Terminate a transfer, with a reason")):
+        out[f"/api/transfers/{{pid}}/{action}"] = {"parameters": [_path_param("pid")],
+                                                    "post": _op(summary, body=reason)}
+    return out
+
+
 def document(node: Any) -> dict[str, Any]:
     member = {"type": "object", "required": ["did", "legal_name", "roles"], "properties": {
         "did": {"type": "string", "pattern": "^did:web:"}, "legal_name": {"type": "string"},
@@ -97,6 +137,7 @@ def document(node: Any) -> dict[str, Any]:
         "/api/agreements": {"get": _op("Agreements this node granted or holds")},
         "/api/agreements/{id}": {"parameters": [_path_param("id")],
                                   "get": _op("One agreement: policy, parties, dataset, revoked")},
+        **_transfer_paths(),
         "/api/policies/validate": {"post": _op("List every problem of an ODRL policy before it is published",
                                                ok={"type": "object", "properties": {
                                                    "valid": {"type": "boolean"},

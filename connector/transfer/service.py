@@ -660,8 +660,9 @@ class TransferService:
         if not same_id(claims.transfer, pid):
             self._refused(pid, None, 403, "WRONG_TRANSFER", [f"this token is for another transfer "
                                                              f"({claims.transfer}), not {pid}"])
+        offered = self._offer_aggregation(claims.agreement)
         with self.node.session() as s:
-            outcome = self._authorize_in(s, pid, claims, purpose, continuation, now)
+            outcome = self._authorize_in(s, pid, claims, purpose, continuation, now, offered)
             if isinstance(outcome, Grant):
                 s.commit()
                 return outcome
@@ -671,8 +672,9 @@ class TransferService:
         raise AssertionError("unreachable")
 
     def _authorize_in(self, s: Session, pid: str, claims: Any, purpose: str | None, continuation: bool,
-                      now: float) -> Any:
+                      now: float, offered: Any) -> Any:
         """The checks inside the transaction: a :class:`Grant`, or (status, code, reasons, row facts, decision)."""
+        from .formats import AGGREGATION
         row = _find(s, pid)
         if row is None or row.role != Role.PROVIDER.value:
             return 404, "UNKNOWN_TRANSFER", [f"no transfer {pid!r} on this node"], None, None
@@ -691,6 +693,8 @@ class TransferService:
         stored = json.loads(row.claims or "{}")
         entry = stored.pop("status_entry", None)
         policy = json.loads(agreement.policy)
+        if offered is not None and AGGREGATION not in policy:
+            policy[AGGREGATION] = offered
         usage = s.exec(select(UsageRow).where(UsageRow.agreement_id == agreement.id).with_for_update()).first()
         if usage is None:
             usage = UsageRow(agreement_id=agreement.id, used=0)
@@ -721,18 +725,31 @@ class TransferService:
             append(s, kind, body, work.now)
         return Grant(pid, agreement.id, agreement.dataset_id, row.counterparty, policy, aggregate, not continuation)
 
+    def _offer_aggregation(self, agreement_id: str) -> Any:
+        """The aggregation named by the catalogue offer an agreement was granted for (read before the pull's
+        transaction: the catalogue reads the database on its own connection)."""
+        from .formats import AGGREGATION
+        with self.node.session() as s:
+            agreement = s.get(AgreementRow, agreement_id)
+        if agreement is None or not agreement.offer_id or AGGREGATION in agreement.policy:
+            return None
+        found = self.catalog.find_offer(agreement.dataset_id, agreement.offer_id)
+        return found[1].get(AGGREGATION) if found is not None else None
+
     def _evaluate(self, policy: dict[str, Any], agreement: AgreementRow, row: TransferRow, claims: dict[str, Any],
                   purpose: str | None, count: int) -> tuple[Any, bool]:
         """``use`` (the whole dataset) if the agreement allows it, else ``aggregate`` (compute-to-data)."""
         from policies import Request, World, evaluate, parse_policy
-        from .formats import AggregationError, aggregate_spec
+        from .formats import AGGREGATION, AggregationError, aggregate_spec
         parsed = parse_policy(policy)
         world = World(now=self.node.clock.utcnow(), count=count, agreement_start=agreement.signed_at)
         base = dict(party=row.counterparty, target=agreement.dataset_id, purpose=purpose, claims=claims)
-        whole = evaluate(parsed, Request(action="use", **base), world)
+        # raw rows are cells of one row: a cellSize constraint judges them as such
+        whole = evaluate(parsed, Request(action="use", parameters={"cellSize": 1}, **base), world)
         if whole.permitted:
             return whole, False
-        aggregates = any(str(p.get("action", "")).endswith("aggregate") for p in policy.get("permission") or [])
+        aggregates = AGGREGATION in policy or any(str(p.get("action", "")).endswith("aggregate")
+                                                  for p in policy.get("permission") or [])
         if not aggregates:
             return whole, False
         try:
