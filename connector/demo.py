@@ -285,6 +285,55 @@ class DemoSpace:
                       {k: str(v) for k, v in inputs.items()}, timeout=300)
         return {**run, "source": source}
 
+    def transfer_datasets(self, region: str = "occitanie", timeout: float = 60.0) -> dict[str, Any]:
+        """The hub pulls the campsite federation's bookings under its statistical agreement (full rows, Parquet) and
+        schedules the weekly pull (Monday 06:00 UTC); the région publishes an aggregate-only view of its capacity
+        (every cell of at least 3 campsites, grouped by département), which the hub negotiates and pulls: the
+        aggregate is computed on the région's node and only that leaves it."""
+        hub, node = self.nodes["hub"], self.nodes[region]
+
+        def agree(provider: DemoNode, dataset: str, offer: str) -> dict[str, Any]:
+            n = hub.api(self.client, "POST", "/api/negotiations", {"provider": provider.did, "dataset": dataset,
+                                                                   "offer": offer})
+            deadline = time.monotonic() + timeout
+            while n["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
+                time.sleep(0.05)
+                n = hub.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
+            return n
+        statistical = BOOKINGS_METADATA["offer_templates"][0]["id"]   # type: ignore[index]
+        neg = agree(self.nodes["campings"], BOOKINGS_DATASET, statistical)
+        if neg["state"] != "FINALIZED":
+            raise DemoError(f"the hub could not agree on {BOOKINGS_DATASET}: {neg.get('reason')}")
+        bookings = {"id": neg["agreement"]["@id"]}
+        rows = hub.api(self.client, "POST", "/api/transfers/pull", {"agreement": bookings["id"], "format": "parquet"},
+                       timeout=300)
+        schedule = hub.api(self.client, "PUT", f"/api/agreements/{bookings['id']}/schedule",
+                           {"schedule": "mon 06:00"})
+        ident = f"capacite-campings-{region}-agregats"
+        offer_id = f"urn:passerelle:offer:{region}:capacite:agregats"
+        offer = {"@id": offer_id, "@type": "Offer", "permission": [{"action": "use", "constraint": [
+            {"leftOperand": "https://w3id.org/passerelle/odrl/cellSize", "operator": "gteq",
+             "rightOperand": {"@value": "3", "@type": "xsd:integer"}}]}],
+            "https://w3id.org/passerelle/odrl/aggregation": {
+                "groupBy": ["dep"], "measures": ["n_emplacements", "capacite_personnes"], "unitCount": "n_campings"}}
+        from connector.config import load_config
+        section = dict(load_config(node.directory / "node.toml").model.datasets.get(f"capacite-campings-{region}") or {})
+        source = node.directory / "demo-data" / f"capacite-campings-{region}.csv"
+        node.api(self.client, "POST", f"/api/datasets/{ident}/publish", {"file": str(source), "metadata": {
+            "title": {"fr": "Capacité des campings classés par département (agrégats seulement)",
+                      "en": "Classified campsite capacity by département (aggregates only)"},
+            "description": {"fr": "Calculé sur le nœud de la région à chaque demande ; seules les cellules d'au moins "
+                                  "3 campings en sortent.", "en": "Computed on the région's node for each pull; only "
+                                                                  "cells of at least 3 campsites leave it."},
+            "themes": ["ECON", "REGI"], "spatial": section.get("spatial", ["FR"]), "frequency": "ANNUAL",
+            "offers": [offer]}})
+        n = agree(node, ident, offer_id)
+        if n["state"] != "FINALIZED":
+            return {"rows": rows, "schedule": schedule, "aggregate": None, "aggregate_reason": n.get("reason")}
+        aggregate = hub.api(self.client, "POST", "/api/transfers/pull",
+                            {"agreement": n["agreement"]["@id"], "format": "csv"}, timeout=120)
+        return {"rows": rows, "schedule": schedule, "aggregate": aggregate, "aggregate_dataset": ident}
+
     def witness_logs(self) -> list[dict[str, Any]]:
         """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
         (the hub's own log is signed, not witnessed)."""
@@ -421,6 +470,17 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         echo(f"occitanie negotiated its barometer slice with the hub: {own['state']}"
              + (f" (agreement {own['agreement']['@id']})" if own.get("agreement") else f": {own.get('reason')}"))
         ok = ok and own["state"] == "FINALIZED"
+        moved = space.transfer_datasets("occitanie")
+        r, agg = moved["rows"], moved["aggregate"]
+        echo(f"transfer: the hub pulled {BOOKINGS_DATASET} ({r['bytes']:,} bytes, {r['rows']:,} rows, sha256 "
+             f"{r['sha256'][:12]}…, verified and landed once) and pulls it every {moved['schedule']['schedule']} UTC "
+             f"(next {moved['schedule']['next_slot']}; {space.nodes['hub'].url}/transferts)")
+        if agg:
+            echo(f"  occitanie {moved['aggregate_dataset']}: aggregate-only, computed on Occitanie's node: "
+                 f"{agg['rows']} cells by département ({agg['bytes']:,} bytes), no row-level data left the node")
+        else:
+            echo(f"  occitanie aggregate-only dataset: not agreed: {moved.get('aggregate_reason')}")
+        ok = ok and r["content"] == "rows" and bool(agg) and agg["content"] == "aggregate"
         logs = space.witness_logs()
         echo(f"exchange logs: {len(logs)} checkpoints signed, {sum(bool(x['witnessed']) for x in logs)} countersigned "
              f"by the hub (auditor page: {space.nodes['occitanie'].url}/audit)")
