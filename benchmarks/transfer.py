@@ -24,8 +24,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
-
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +144,8 @@ def main() -> None:
         source = tmp / "data.parquet"
         t0 = time.perf_counter()
         make_parquet(source, size_mb)
-        print(f"file: {source.stat().st_size / 1e6:.0f} MB written in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        print(f"file: {source.stat().st_size / 1e6:.0f} MB written in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
         space.add("hub", role="hub", enrol=False)
         space.enrol("hub")
         provider = space.add("campings", roles=["private_provider"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = ["TransferRow", "TransferOutboxRow", "UsageRow", "IngestRow", "ScheduleRow", "PullRunRow",

@@ -321,12 +321,14 @@ class TransferService:
                     self._after(ids)
                     return 201, t.reply or tr.state_message()
                 agreement = s.get(AgreementRow, message["agreementId"])
-                if agreement is not None and (agreement.role != Role.PROVIDER.value or agreement.consumer != caller.did):
+                if agreement is not None and (agreement.role != Role.PROVIDER.value
+                                              or agreement.consumer != caller.did):
                     agreement = None
                 problems = request_problems(message, agreement_state="FINALIZED" if agreement else None,
                                             formats=(HTTP_PULL,))
                 if agreement is not None and agreement.revoked:
-                    problems.append(f"agreementId: the agreement was revoked ({agreement.revoked_reason or 'no reason'})")
+                    problems.append(f"agreementId: the agreement was revoked "
+                                    f"({agreement.revoked_reason or 'no reason'})")
                 if problems:
                     return _error(400, "INVALID_REQUEST", problems, None, message["consumerPid"])
                 tr, t = Transfer.from_request(message, own_pid=new_pid())

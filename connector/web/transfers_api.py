@@ -235,7 +235,8 @@ margin-bottom:2rem}td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-a
 <table><tr><th>Rôle</th><th>État</th><th>Partenaire</th><th>Accord</th><th>Jeu de données</th><th>Motif / résultat</th>
 <th>Mis à jour</th></tr>
 {% for t in transfers %}<tr><td>{{ {'PROVIDER':'fournisseur','CONSUMER':'consommateur'}[t.role] }}</td>
-<td class="{{ t.state }}">{{ t.state }}</td><td><code>{{ t.counterparty }}</code></td><td><code>{{ t.agreement }}</code></td>
+<td class="{{ t.state }}">{{ t.state }}</td><td><code>{{ t.counterparty }}</code></td>
+<td><code>{{ t.agreement }}</code></td>
 <td><code>{{ t.dataset }}</code></td><td>{{ t.reason or '' }}{% if t.outcome %}{{ t.outcome.bytes }} octets,
 sha256 {{ t.outcome.sha256[:12] }}…{% if t.outcome.duplicate %} (déjà reçu){% endif %}{% endif %}</td>
 <td>{{ t.updated_at[:19] }}</td></tr>{% else %}<tr><td colspan="7">Aucun transfert.</td></tr>{% endfor %}</table>

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from connector.clock import FixedClock  # noqa: E402
 from connector.testing import LiveSpace  # noqa: E402
-from transfer_kit import (OFFERS, seed_aggregate, Sent, Space, negotiate, negotiations, publish_file, transfers,  # noqa: E402
-                          write_dataset)
+from transfer_kit import (OFFERS, Sent, Space, negotiate, negotiations, publish_file,  # noqa: E402
+                          seed_aggregate, transfers, write_dataset)
 
 
 def _engines() -> list[Any]:

@@ -189,7 +189,8 @@ def test_use_with_a_cell_size_is_negotiated_and_served_as_its_aggregate(space: S
     qualify; the negotiation agrees it like any use offer, and each pull gets the aggregate."""
     from transfer_kit import AGG, PO, negotiate, publish_file
     offer = {"@id": "urn:offer:t:cells", "@type": "Offer", "permission": [{"action": "use", "constraint": [
-        {"leftOperand": PO + "cellSize", "operator": "gteq", "rightOperand": {"@value": "3", "@type": "xsd:integer"}}]}],
+        {"leftOperand": PO + "cellSize", "operator": "gteq",
+         "rightOperand": {"@value": "3", "@type": "xsd:integer"}}]}],
         AGG: {"groupBy": ["dep_code"], "measures": ["nights"], "unit": "campsite_pid"}}
     dataset = publish_file(space.provider, "reservations-cellules", space.source, [offer])
     agreement = negotiate(space.consumer, space.provider, dataset, offer["@id"])
