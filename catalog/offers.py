@@ -11,7 +11,7 @@ of the catalogue and answers 404 to ``GET catalog/datasets/{id}`` (standards.md 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from threading import Lock
 from typing import Any, Callable, Mapping
@@ -52,6 +52,11 @@ def _compiled(offer: Mapping[str, Any]) -> Any:
     return compiled
 
 
+def _narrower_actions(offer: Mapping[str, Any]) -> list[str]:
+    return sorted({str(r.get("action")) for r in offer.get("permission") or []
+                   if isinstance(r, Mapping) and isinstance(r.get("action"), str)} - {"use"})
+
+
 def visible_offers(dataset: Dataset, requester: Requester | None) -> tuple[dict[str, Any], ...]:
     """The offers of ``dataset`` that ``requester`` could be granted; all of them when nobody is named.
 
@@ -68,6 +73,12 @@ def visible_offers(dataset: Dataset, requester: Requester | None) -> tuple[dict[
     for offer in dataset.offers:
         try:
             decision = evaluate(_compiled(offer), request, world, unknown="possible")
+            if not decision.permitted:  # a compute-to-data offer grants ``aggregate``, not ``use``
+                for action in _narrower_actions(offer):
+                    narrower = evaluate(_compiled(offer), replace(request, action=action), world, unknown="possible")
+                    if narrower.permitted:
+                        decision = narrower
+                        break
         except PolicyParseError as e:
             decision = None
             if requester.record is not None:

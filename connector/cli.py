@@ -128,6 +128,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("connector.commands.indicators", "indicators"),
     ("connector.commands.negotiate", "negotiate"),
     ("connector.commands.negotiate", "agreements"),
+    ("connector.commands.transfer", "pull"),
+    ("connector.commands.transfer", "transfers"),
 ]
 
 

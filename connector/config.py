@@ -86,6 +86,7 @@ class NodeConfigModel(_Section):
     schedule: dict[str, Any] = Field(default_factory=dict)
     negotiation: dict[str, Any] = Field(default_factory=dict)  # approval = "auto" | "manual", see docs/negotiation.md
     audit: dict[str, Any] = Field(default_factory=dict)  # checkpoint_seconds, checkpoint_entries, witness: docs/audit.md
+    transfer: dict[str, Any] = Field(default_factory=dict)  # schedules, retry settings: docs/transfer.md
 
 
 class NodeConfig:

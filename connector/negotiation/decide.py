@@ -87,8 +87,16 @@ def decide(requested: Mapping[str, Any], offered: Mapping[str, Any], *, dataset_
     view = negotiation_view(offered)
     if not view.get("permission"):
         return NegotiationDecision(False, ["the offer grants no permission"], "POLICY_DENIED")
-    decision = evaluate(parse_policy(view), Request(party=party, action="use", target=None, claims=dict(claims)),
-                        World(now=now, agreement_start=now))
+    # the agreement grants what the offer's permissions name: ``use``, or a narrower action such as ``aggregate``
+    # (compute-to-data offers); the participant qualifies if some granted action is permitted to it
+    policy = parse_policy(view)
+    actions = ["use"] + sorted({str(r.get("action")) for r in view.get("permission") or []
+                                if isinstance(r.get("action"), str)} - {"use"})
+    for action in actions:
+        decision = evaluate(policy, Request(party=party, action=action, target=None, claims=dict(claims)),
+                            World(now=now, agreement_start=now))
+        if decision.permitted:
+            break
     details = [r.to_dict() for r in decision.reasons]
     if decision.permitted:
         return NegotiationDecision(True, ["the offer's conditions on the participant and the date hold"],
