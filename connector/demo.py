@@ -470,6 +470,14 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         echo(f"occitanie negotiated its barometer slice with the hub: {own['state']}"
              + (f" (agreement {own['agreement']['@id']})" if own.get("agreement") else f": {own.get('reason')}"))
         ok = ok and own["state"] == "FINALIZED"
+        if own["state"] == "FINALIZED":
+            occ = space.nodes["occitanie"]
+            slice_ = occ.api(space.client, "POST", "/api/transfers/pull",
+                             {"agreement": own["agreement"]["@id"], "format": "csv"}, timeout=120)
+            rows = f"{slice_['rows']:,} rows, " if slice_.get("rows") is not None else ""
+            echo(f"occitanie pulled its barometer slice from the hub: {rows}{slice_['bytes']:,} bytes "
+                 f"(sha256 {slice_['sha256'][:12]}…, verified and landed once)")
+            ok = ok and slice_["bytes"] > 0
         moved = space.transfer_datasets("occitanie")
         r, agg = moved["rows"], moved["aggregate"]
         echo(f"transfer: the hub pulled {BOOKINGS_DATASET} ({r['bytes']:,} bytes, {r['rows']:,} rows, sha256 "

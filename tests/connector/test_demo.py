@@ -52,6 +52,44 @@ def test_demo_once_exits_zero(tmp_path: Path) -> None:
             assert any(line.split()[:1] == [name] and "agreement" in line and line.endswith(f"for {statistical}")
                        for line in out.stdout.splitlines()), statistical
     assert "tourisme durable: run" in out.stdout
+    assert "occitanie pulled its barometer slice from the hub" in out.stdout
+    _rebuild_every_exchange_from_the_logs(tmp_path / "d", list(demo.TEMPLATES), tmp_path)
+
+
+def _rebuild_every_exchange_from_the_logs(root: Path, names: list[str], tmp: Path) -> None:
+    """An auditor's view: each node's exported bundle verifies offline, and from the entries alone every
+    negotiation and transfer of the demo is rebuilt, state by state, with no gap; each agreement appears on both
+    sides and each transfer of an agreement ends COMPLETED on both sides."""
+    import json
+    import zipfile
+    from click.testing import CliRunner
+    from connector.audit import processes, verify_bundle
+    from connector.cli import cli
+    histories: dict[str, dict] = {}
+    for name in names:
+        bundle = tmp / f"{name}.zip"
+        r = CliRunner().invoke(cli, ["audit", "export", "--dir", str(root / name), "--out", str(bundle)])
+        assert r.exit_code == 0, r.output
+        assert verify_bundle(bundle, workers=1).ok, name
+        with zipfile.ZipFile(bundle) as z:
+            entries = [json.loads(line) for line in z.read("entries.jsonl").splitlines()]
+        changes = [e for e in entries if e["event"].endswith(".state_changed")]
+        histories[name] = {k: h for k, h in processes(changes).items()}
+        for h in histories[name].values():
+            assert h.gaps == [], (name, h.kind, h.states, h.gaps)
+    negotiations = {n: [h for h in hs.values() if h.kind == "negotiation"] for n, hs in histories.items()}
+    transfers = {n: [h for h in hs.values() if h.kind == "transfer"] for n, hs in histories.items()}
+    finalized = [(n, h) for n, hs in negotiations.items() for h in hs if h.state == "FINALIZED"]
+    assert len(finalized) >= 2 * 8  # every agreement of the demo, seen from both sides
+    for name, h in finalized:
+        assert h.states[0] in ("REQUESTED", "OFFERED") and h.states[-2:] == ["VERIFIED", "FINALIZED"], h.states
+        other = [x for n, hs in negotiations.items() if n != name for x in hs
+                 if x.consumer_pid == h.consumer_pid and x.provider_pid == h.provider_pid]
+        assert [x.state for x in other] == ["FINALIZED"], (name, h.consumer_pid)
+    pulled = [(n, h) for n, hs in transfers.items() for h in hs]
+    assert len(pulled) >= 2 * 3  # the hub's two pulls and Occitanie's, each on both sides
+    for name, h in pulled:
+        assert h.states[0] == "REQUESTED" and "STARTED" in h.states and h.state == "COMPLETED", (name, h.states)
 
 
 def test_demo_configs_are_valid_node_configs() -> None:
