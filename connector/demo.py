@@ -268,6 +268,26 @@ class DemoSpace:
             "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
             "campsites": str(out / "campsites.parquet")}, timeout=300)
 
+    def pull_sustainable(self, agreed: list[dict[str, Any]]) -> dict[str, Path] | None:
+        """The hub pulls, under its agreements, each dataset of the three sustainable-tourism providers (Parquet,
+        verified and landed once) and schedules the pull weekly; returns input kind → landed file, or None when an
+        agreement is missing (the caller then computes from the published files and says so)."""
+        from hub.sustainable.demo import PROVIDERS
+        hub = self.nodes["hub"]
+        wanted = {ident: kind for datasets in PROVIDERS.values() for ident, kind in datasets}
+        inputs: dict[str, Path] = {}
+        for n in agreed:
+            target = str((n.get("agreement") or {}).get("target", ""))
+            ident = next((i for i in wanted if target.rstrip("/").endswith("/" + i) or target == i), None)
+            if ident is None or wanted[ident] in inputs:
+                continue
+            agreement = n["agreement"]["@id"]
+            landed = hub.api(self.client, "POST", "/api/transfers/pull", {"agreement": agreement,
+                                                                          "format": "parquet"}, timeout=300)
+            hub.api(self.client, "PUT", f"/api/agreements/{agreement}/schedule", {"schedule": "mon 06:00"})
+            inputs[wanted[ident]] = Path(landed["path"])
+        return inputs if len(inputs) == len(wanted) else None
+
     def sustainable(self, inputs: dict[str, Path] | None = None) -> dict[str, Any]:
         """The hub computes the sustainable-tourism indicators (hub/sustainable) from ``inputs`` (input kind → file,
         e.g. the files it pulled under its agreements), stores them and re-publishes each région's slice. Without
@@ -459,7 +479,7 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
              f"{run['id']} computed in {run['seconds']:.1f} s; {len(slices)} régions' indicators re-published "
              f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
         ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
-        durable = space.sustainable()
+        durable = space.sustainable(space.pull_sustainable(agreed))
         origin = ("files pulled under its agreements" if durable["source"] == "pulled" else
                   "the files the providers published (read from their directories, not transferred)")
         echo(f"tourisme durable: run {durable['run']} on {origin}, synthetic, in "

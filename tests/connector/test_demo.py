@@ -52,6 +52,7 @@ def test_demo_once_exits_zero(tmp_path: Path) -> None:
             assert any(line.split()[:1] == [name] and "agreement" in line and line.endswith(f"for {statistical}")
                        for line in out.stdout.splitlines()), statistical
     assert "tourisme durable: run" in out.stdout
+    assert "on files pulled under its agreements" in out.stdout
     assert "occitanie pulled its barometer slice from the hub" in out.stdout
     _rebuild_every_exchange_from_the_logs(tmp_path / "d", list(demo.TEMPLATES), tmp_path)
 
