@@ -51,9 +51,26 @@ class LiveNode:
                              headers={"Authorization": f"Bearer {self.node.admin_token}"})
 
     def stop(self) -> None:
+        """Stop serving, then every background worker the app started, then close the node's connections."""
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+        cfg = self.app.config
+        for key in ("NEGOTIATIONS", "TRANSFERS"):
+            sender = getattr(cfg.get(key), "sender", None)
+            if sender is not None:
+                sender.stop()
+        for key in ("SCHEDULER", "AUDIT_SCHEDULER", "COLLECTION_WATCHER"):
+            worker = cfg.get(key)
+            if worker is not None and hasattr(worker, "stop"):
+                try:
+                    worker.stop()
+                except Exception:  # a worker that never started has nothing to stop
+                    pass
+        for attr in ("_engine", "_relaxed"):
+            engine = getattr(self.node, attr, None)
+            if engine is not None:
+                engine.dispose()
 
 
 @dataclass
@@ -99,5 +116,3 @@ class LiveSpace:
     def stop(self) -> None:
         for live in self.nodes.values():
             live.stop()
-        for live in self.nodes.values():
-            live.node.engine.dispose()
