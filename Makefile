@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/passerelle demo --dir var/demo $(if $(ONCE),--once,)
 
 test: $(SPARK_STAMP) browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	PASSERELLE_DB=sqlite $(BIN)/python -m pytest -q -p no:cacheprovider
 	@if [ -n "$$PASSERELLE_TEST_PG" ]; then \
 		echo "== again on PostgreSQL ($$PASSERELLE_TEST_PG)"; \
 		PASSERELLE_DB=pg $(BIN)/python -m pytest -q -p no:cacheprovider -m "pg" ; \
