@@ -37,6 +37,9 @@ def spark_session(master: str | None = None):
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
             raise RuntimeError("the spark engine needs a Java runtime (java not found on PATH, JAVA_HOME unset)")
         master = master or os.environ.get("PASSERELLE_SPARK_MASTER", "local[2]")
+        if master.startswith("local"):
+            # a local session talks to itself only: keep its driver on loopback, not the host's first interface
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         _SPARK = (SparkSession.builder.master(master).appName("passerelle-indicators")
                   .config("spark.sql.shuffle.partitions", os.environ.get("PASSERELLE_SPARK_PARTITIONS", "4"))
                   .config("spark.ui.enabled", "false")
