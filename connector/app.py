@@ -15,7 +15,7 @@ MAX_BODY = 16 * 1024 * 1024  # protocol and management bodies; uploads have thei
 
 def create_app(node: Node) -> Flask:
     from connector.trust import Trust
-    from connector.web import catalog, cs, dataplane, management, pages, policies_api, protocol, trust, wellknown
+    from connector.web import catalog, cs, dataplane, management, pages, policies_api, trust, wellknown
     from connector.web import dashboard, negotiations, negotiations_api
 
     app = Flask(__name__, static_folder=None)
@@ -26,7 +26,6 @@ def create_app(node: Node) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     app.register_blueprint(wellknown.bp)
-    app.register_blueprint(protocol.bp, url_prefix="/dsp/2025-1")
     app.register_blueprint(cs.bp, url_prefix="/cs")
     app.register_blueprint(trust.bp, url_prefix="/trust")
     app.register_blueprint(management.bp, url_prefix="/api")

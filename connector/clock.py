@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 
 __all__ = ["Clock", "SystemClock", "FixedClock"]
 
 
-class Clock:
-    def now(self) -> float:  # seconds since the epoch
-        raise NotImplementedError
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> float:
+        """Seconds since the epoch."""
 
     def utcnow(self) -> datetime:
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)

@@ -230,14 +230,15 @@ class DemoSpace:
                         continue
                     asked.append(hub.api(self.client, "POST", "/api/negotiations", body))
         deadline = time.monotonic() + timeout
-        done: list[dict[str, Any]] = []
-        for n in asked:
-            view = n
-            while view["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
-                time.sleep(0.05)
-                view = hub.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
-            done.append(view)
-        return done
+        return [self.settled(hub, n, deadline) for n in asked]
+
+    def settled(self, node: DemoNode, negotiation: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """``node``'s view of a negotiation once it is FINALIZED or TERMINATED (or the deadline passed)."""
+        view = negotiation
+        while view["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the demo watches real processes over HTTP; there is no clock to advance
+            view = node.api(self.client, "GET", f"/api/negotiations/{negotiation['pid']}")
+        return view
 
     def region_negotiates_barometer(self, region: str = "occitanie", timeout: float = 60.0) -> dict[str, Any]:
         """A région asks the hub for its own slice of the barometer (the territory-bound offer only it sees);
@@ -248,11 +249,7 @@ class DemoSpace:
         territory = load_config(node.directory / "node.toml").model.organisation.territory[0]
         n = node.api(self.client, "POST", "/api/negotiations", {
             "provider": hub.did, "dataset": dataset_id(territory), "offer": offer_id(territory)})
-        deadline = time.monotonic() + timeout
-        while n["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
-            time.sleep(0.05)
-            n = node.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
-        return n
+        return self.settled(node, n, time.monotonic() + timeout)
 
     def barometer(self, campsites: int = BAROMETER_CAMPSITES, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
         """The hub generates a small calibrated season of the campsite federation's bookings (labelled synthetic),
@@ -315,11 +312,7 @@ class DemoSpace:
         def agree(provider: DemoNode, dataset: str, offer: str) -> dict[str, Any]:
             n = hub.api(self.client, "POST", "/api/negotiations", {"provider": provider.did, "dataset": dataset,
                                                                    "offer": offer})
-            deadline = time.monotonic() + timeout
-            while n["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
-                time.sleep(0.05)
-                n = hub.api(self.client, "GET", f"/api/negotiations/{n['pid']}")
-            return n
+            return self.settled(hub, n, time.monotonic() + timeout)
         statistical = BOOKINGS_METADATA["offer_templates"][0]["id"]   # type: ignore[index]
         neg = agree(self.nodes["campings"], BOOKINGS_DATASET, statistical)
         if neg["state"] != "FINALIZED":

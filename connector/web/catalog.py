@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, g, render_template_string, r
 
 from catalog import CatalogRequestError, MetadataError, page_params, read_catalog_request
 from connector.errors import catalog_error, json_error
+from connector.web.protocol import authenticate
 
 __all__ = ["bp"]
 
@@ -46,16 +47,7 @@ def _service() -> Any:
 
 # -- DSP ------------------------------------------------------------------------------------------------------------
 
-@dsp.before_request
-def _authenticate():  # type: ignore[no-untyped-def]
-    trust = current_app.config["TRUST"]
-    from connector.identity import IdentityError
-    try:
-        g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
-    except IdentityError as e:
-        trust.record_denial(request.path, e, request.headers.get("Authorization"))
-        return catalog_error(401, "UNAUTHORIZED", ["authentication failed"])
-    return None
+dsp.before_request(authenticate)
 
 
 def _catalog_response(body: bytes, status: int = 200, links: list[str] | None = None) -> Response:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, request
 
-from connector.errors import negotiation_error
+from connector.web.protocol import answer, authenticate
 
 bp = Blueprint("negotiations", __name__)
 
@@ -36,23 +36,7 @@ def _service() -> Any:
     return current_app.config["NEGOTIATIONS"]
 
 
-@bp.before_request
-def _authenticate():  # type: ignore[no-untyped-def]
-    trust = current_app.config["TRUST"]
-    from connector.identity import IdentityError
-    try:
-        g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
-    except IdentityError as e:
-        trust.record_denial(request.path, e)
-        return negotiation_error(404, "NOT_FOUND", ["not found"])
-    return None
-
-
-def _answer(result: tuple[int, dict[str, Any]]):  # type: ignore[no-untyped-def]
-    status, body = result
-    resp = jsonify(body)
-    resp.status_code = status
-    return resp
+bp.before_request(authenticate)
 
 
 def _body() -> Any:
@@ -62,23 +46,23 @@ def _body() -> Any:
 @bp.post("/negotiations/request")
 def initial_request():  # type: ignore[no-untyped-def]
     from contracts import Role
-    return _answer(_service().receive_initial(_body(), g.caller, as_role=Role.PROVIDER))
+    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.PROVIDER))
 
 
 @bp.post("/negotiations/offers")
 def initial_offer():  # type: ignore[no-untyped-def]
     from contracts import Role
-    return _answer(_service().receive_initial(_body(), g.caller, as_role=Role.CONSUMER))
+    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.CONSUMER))
 
 
 @bp.get("/negotiations/<pid>")
 def negotiation_state(pid: str):  # type: ignore[no-untyped-def]
-    return _answer(_service().state(pid, g.caller.did))
+    return answer(_service().state(pid, g.caller.did))
 
 
 def _message(endpoint: str):  # type: ignore[no-untyped-def]
     def view(pid: str):  # type: ignore[no-untyped-def]
-        return _answer(_service().receive(pid, endpoint, _body(), g.caller))
+        return answer(_service().receive(pid, endpoint, _body(), g.caller))
     view.__name__ = "message_" + endpoint.replace("/", "_")
     return view
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, request
 
-from connector.errors import transfer_error
+from connector.web.protocol import answer, authenticate
 
 bp = Blueprint("transfers", __name__)
 
@@ -33,38 +33,22 @@ def _service() -> Any:
     return current_app.config["TRANSFERS"]
 
 
-@bp.before_request
-def _authenticate():  # type: ignore[no-untyped-def]
-    trust = current_app.config["TRUST"]
-    from connector.identity import IdentityError
-    try:
-        g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
-    except IdentityError as e:
-        trust.record_denial(request.path, e)
-        return transfer_error(404, "NOT_FOUND", ["not found"])
-    return None
-
-
-def _answer(result: tuple[int, dict[str, Any]]):  # type: ignore[no-untyped-def]
-    status, body = result
-    resp = jsonify(body)
-    resp.status_code = status
-    return resp
+bp.before_request(authenticate)
 
 
 @bp.post("/transfers/request")
 def transfer_request():  # type: ignore[no-untyped-def]
-    return _answer(_service().receive_request(request.get_json(silent=True, force=True), g.caller))
+    return answer(_service().receive_request(request.get_json(silent=True, force=True), g.caller))
 
 
 @bp.get("/transfers/<pid>")
 def transfer_state(pid: str):  # type: ignore[no-untyped-def]
-    return _answer(_service().state(pid, g.caller.did))
+    return answer(_service().state(pid, g.caller.did))
 
 
 def _message(endpoint: str):  # type: ignore[no-untyped-def]
     def view(pid: str):  # type: ignore[no-untyped-def]
-        return _answer(_service().receive(pid, endpoint, request.get_json(silent=True, force=True), g.caller))
+        return answer(_service().receive(pid, endpoint, request.get_json(silent=True, force=True), g.caller))
     view.__name__ = "transfer_" + endpoint
     return view
 
