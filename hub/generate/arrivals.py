@@ -86,5 +86,6 @@ def generate_arrivals(out_dir: str | Path, *, years: tuple[int, ...] = (2024, 20
                         "trips": pa.array(t["trips"], pa.int64()),
                         "distance_km": pa.array(t["distance_km"], pa.float64()),
                         "nights": pa.array(t["nights"], pa.int64())})
-    return write_table(Path(out_dir), "arrivals", arrivals, fmt, schema="visitor-arrivals",
+    return write_table(Path(out_dir), "arrivals", arrivals, fmt,
+                       schemas={"arrivals": "visitor-arrivals", "trips": "visitor-trips"},
                        params={"years": list(years), "seed": seed, "scale": scale}, extra={"trips": trips_t})

@@ -47,5 +47,5 @@ def generate_employment(out_dir: str | Path, *, years: tuple[int, ...] = (2024, 
                       "dep_code": pa.array(rows["dep_code"], pa.string()),
                       "jobs_accommodation_food": pa.array(rows["jobs_accommodation_food"], pa.int64()),
                       "jobs_total": pa.array(rows["jobs_total"], pa.int64())})
-    return write_table(Path(out_dir), "employment", table, fmt, schema="tourism-employment",
+    return write_table(Path(out_dir), "employment", table, fmt, schemas={"employment": "tourism-employment"},
                        params={"years": list(years), "seed": seed})

@@ -96,6 +96,6 @@ def generate_energy(out_dir: str | Path, *, establishments: int = 2000, years: t
         "water_m3": pa.array(cols["water_m3"], pa.float64()),
         "nights": pa.array(cols["nights"], pa.int64()),
     })
-    return write_table(Path(out_dir), "energy", table, fmt, schema="accommodation-energy",
+    return write_table(Path(out_dir), "energy", table, fmt, schemas={"energy": "accommodation-energy"},
                        params={"establishments": establishments, "years": list(years), "seed": seed,
                                "base_year": first})

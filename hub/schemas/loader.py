@@ -18,7 +18,6 @@ import pyarrow as pa
 
 __all__ = ["Field", "TableSchema", "SchemaError", "load_schema", "schema_names", "schema_by_iri"]
 
-_NAMES = ("campsite-bookings", "campsite-capacity", "campsite-dimension")
 _ARROW = {"string": pa.string(), "date": pa.date32(), "number": pa.float64(), "boolean": pa.bool_()}
 _INTS = {"int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64()}
 _RULE_KINDS = {"constant", "compare", "days_between", "present_iff"}
@@ -116,9 +115,11 @@ def _parse(desc: dict[str, Any]) -> TableSchema:
                        missing_values=tuple(desc.get("missingValues", [""])), descriptor=desc)
 
 
+@lru_cache(maxsize=1)
 def schema_names() -> tuple[str, ...]:
-    """Names of the bundled schemas."""
-    return _NAMES
+    """Names of the bundled schemas: every ``<name>.json`` in this package, sorted."""
+    return tuple(sorted(f.name[:-5] for f in resources.files("hub.schemas").iterdir()
+                        if f.name.endswith(".json") and f.is_file()))
 
 
 @lru_cache(maxsize=None)
@@ -126,15 +127,18 @@ def load_schema(name: str) -> TableSchema:
     """A bundled schema by name (``campsite-bookings``) or by its IRI."""
     if name.startswith("http"):
         return schema_by_iri(name)
-    if name not in _NAMES:
-        raise SchemaError(f"unknown schema {name!r}; known: {', '.join(_NAMES)}")
+    if name not in schema_names():
+        raise SchemaError(f"unknown schema {name!r}; known: {', '.join(schema_names())}")
     text = resources.files("hub.schemas").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return _parse(json.loads(text))
+    schema = _parse(json.loads(text))
+    if schema.name != name:
+        raise SchemaError(f"schema file {name}.json declares name {schema.name!r}; the file must be named after it")
+    return schema
 
 
 def schema_by_iri(iri: str) -> TableSchema:
     """The bundled schema whose ``id`` is ``iri`` (what a distribution's ``conformsTo`` holds)."""
-    for n in _NAMES:
+    for n in schema_names():
         s = load_schema(n)
         if s.iri == iri:
             return s

@@ -2,12 +2,18 @@
 
 ``PROVIDERS`` maps each demo provider node (config/demo/<name>.toml) to the datasets it publishes; each file is
 generated (labelled synthetic) and published with the metadata below through ``POST /api/datasets/<id>/publish``.
+Each dataset cites its declared schema (hub/schemas) in ``conforms_to``, so the provider publishes it through the
+collection pipeline (validated, identifiers pseudonymised with the provider's key, Parquet), as the campsite
+federation does its bookings.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from hub.schemas import load_schema
+from hub.sustainable.inputs import INPUT_SCHEMAS
 
 __all__ = ["PROVIDERS", "DATASETS", "generate_provider", "generate_sources"]
 
@@ -25,27 +31,31 @@ def _meta(title_fr: str, title_en: str, desc_fr: str, keywords: list[str], frequ
             "frequency": frequency, "conforms_to": [schema_iri], "offer_templates": _OFFERS(ident)}
 
 
-_S = "https://w3id.org/passerelle/schemas/{}/1.0.0"
+def _schema(kind: str) -> str:
+    """The IRI of the declared schema of an input kind (what ``dct:conformsTo`` cites)."""
+    return load_schema(INPUT_SCHEMAS[kind]).iri
+
+
 DATASETS: dict[str, dict[str, Any]] = {
     "energie-hebergements": _meta(
         "Énergie, eau et nuitées mensuelles des hébergements", "Monthly energy, water and nights of accommodation",
         "Consommation d'énergie (kWh), d'eau (m³) et nuitées par établissement et par mois, identifiants "
         "pseudonymisés, département, type d'hébergement, écolabel.", ["énergie", "eau", "nuitées", "écolabel"],
-        "MONTHLY", "energie-hebergements", _S.format("accommodation-energy")),
+        "MONTHLY", "energie-hebergements", _schema("energy")),
     "emploi-touristique": _meta(
         "Emploi salarié de l'hébergement et de la restauration", "Salaried jobs in accommodation and food services",
         "Emplois salariés NAF 55-56 et emploi salarié total par département et par trimestre.",
         ["emploi", "hébergement", "restauration"], "QUARTERLY", "emploi-touristique",
-        _S.format("tourism-employment")),
+        _schema("employment")),
     "arrivees-nuitees": _meta(
         "Arrivées et nuitées par pays de résidence", "Arrivals and nights by country of residence",
         "Arrivées et nuitées des résidents et non-résidents par pays × région × mois.",
         ["arrivées", "nuitées", "clientèle internationale"], "MONTHLY", "arrivees-nuitees",
-        _S.format("visitor-arrivals")),
+        _schema("arrivals")),
     "sejours-transport": _meta(
         "Séjours par mode de transport et distance", "Trips by transport mode and distance band",
         "Séjours, kilomètres et nuitées par mode de transport × tranche de distance × région × mois.",
-        ["transport", "mobilité", "séjours"], "MONTHLY", "sejours-transport", _S.format("visitor-trips")),
+        ["transport", "mobilité", "séjours"], "MONTHLY", "sejours-transport", _schema("trips")),
 }
 # provider node → (dataset id, input kind of compute_sustainable)
 PROVIDERS = {"hebergeurs": [("energie-hebergements", "energy")], "emploi": [("emploi-touristique", "employment")],

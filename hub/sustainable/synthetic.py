@@ -52,27 +52,34 @@ def departement_weights(only: list[str] | None = None) -> tuple[list[str], np.nd
     return deps, w / w.sum()
 
 
-def write_table(out: Path, name: str, table: pa.Table, fmt: str, *, schema: str,
+def write_table(out: Path, name: str, table: pa.Table, fmt: str, *, schemas: dict[str, str],
                 params: dict[str, Any], extra: dict[str, pa.Table] | None = None) -> GeneratedFiles:
-    """Write the tables (Parquet with ``synthetic`` metadata, or CSV) and a MANIFEST.json saying they are synthetic."""
+    """Write the tables (Parquet with ``synthetic`` metadata, or CSV) and a MANIFEST.json saying they are synthetic.
+
+    ``schemas`` names each table's declared schema (hub/schemas): the columns are written in its order and types,
+    and the Parquet metadata cites it (``conformsTo``), as the collection pipeline does.
+    """
+    from hub.schemas import load_schema
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unknown format {fmt!r}; expected parquet or csv")
     out.mkdir(parents=True, exist_ok=True)
     tables = {name: table, **(extra or {})}
-    files, rows = {}, {}
+    files, rows, cited = {}, {}, {}
     for n, t in tables.items():
-        meta = {"synthetic": "true", "note": SYNTHETIC_NOTE, "schema": schema if n == name else f"{schema}-{n}",
+        declared = load_schema(schemas[n])
+        meta = {"synthetic": "true", "note": SYNTHETIC_NOTE, "schema": declared.name,
                 "generator": f"passerelle generate {name}"}
-        t = t.replace_schema_metadata(meta)
+        t = t.select(declared.names).cast(declared.arrow_schema(meta))
         path = out / f"{n}.{fmt}"
         if fmt == "parquet":
             pq.write_table(t, path)
         else:
             pacsv.write_csv(t, path)
-        files[n], rows[n] = path, t.num_rows
+        files[n], rows[n], cited[n] = path, t.num_rows, declared.iri
     manifest = out / f"MANIFEST-{name}.json"
     manifest.write_text(json.dumps({"synthetic": True, "note": SYNTHETIC_NOTE, "generator": name,
-                                    "params": params, "files": {n: {"path": p.name, "rows": rows[n]}
+                                    "params": params, "files": {n: {"path": p.name, "rows": rows[n],
+                                                                    "conformsTo": cited[n]}
                                                                 for n, p in files.items()}},
                                    indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return GeneratedFiles(files, rows, manifest, params)
