@@ -10,10 +10,15 @@ import click
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from hub.sustainable.cli import durable
+
 
 @click.group("indicators")
 def indicators() -> None:
-    """Campsite barometer indicators, with statistical disclosure control."""
+    """Campsite barometer and sustainable-tourism indicators, with statistical disclosure control."""
+
+
+indicators.add_command(durable)
 
 
 @indicators.command("compute")

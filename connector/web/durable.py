@@ -65,25 +65,41 @@ def board():  # type: ignore[no-untyped-def]
         return json_error(400, "bad_filter", str(e))
 
 
+@bp.get("/api/tourisme-durable/runs")
+def runs():  # type: ignore[no-untyped-def]
+    """Every recorded computation, newest first (inputs with sha256, outcome, error), and the current one."""
+    if (denied := _guard()) is not None:
+        return denied
+    from hub.sustainable.service import run_json
+    service = _service()
+    return jsonify({"current": service.current_id(), "runs": [run_json(r) for r in service.runs()]})
+
+
 @bp.post("/api/tourisme-durable/calculs")
 def compute():  # type: ignore[no-untyped-def]
     """``{"energy": path, "employment": path, "arrivals": path, "trips": path, "base_year": 2024?}`` (paths on
-    the hub): compute, store, re-publish; 201 with the run."""
+    the hub): check against the declared schemas, compute, store, record, re-publish. 201 with the new run's
+    manifest, 200 when these files were computed before, 202 while another worker computes them, 422 (with the
+    file, row and column) when an input is missing or does not conform."""
     if (denied := _guard(allow_cookie=False)) is not None:
         return denied
     from hub.indicators import InputError
+    from hub.sustainable.service import run_json
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return json_error(400, "bad_request", "the body must be a JSON object")
     keys = ("energy", "employment", "arrivals", "trips")
     problems = [f"'{k}' (a path on the hub) is required" for k in keys if not isinstance(body.get(k), str)]
     base = body.get("base_year")
-    if base is not None and not isinstance(base, int):
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
         problems.append("'base_year' must be an integer year")
     if problems:
         return json_error(400, "bad_request", "; ".join(problems))
+    service = _service()
     try:
-        run = _service().compute({k: body[k] for k in keys}, base_year=base)
+        run, computed = service.land({k: body[k] for k in keys}, base_year=base)
     except (InputError, FileNotFoundError, OSError) as e:
         return json_error(422, "bad_input", str(e))
-    return jsonify(run), 201
+    if run.status != "done":
+        return jsonify(run_json(run)), 202
+    return jsonify(service.manifest(run)), (201 if computed else 200)

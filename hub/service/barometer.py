@@ -22,20 +22,17 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from hub.collection.atomic import sha256_file
-from hub.service.records import BarometerRun
+from hub.service.records import LEASE_SECONDS, BarometerRun, claim_run, finish_run
 from hub.service.results import read_tables, write_run
 
 __all__ = ["BarometerService", "on_snapshot_landed", "run_json", "LandedSnapshot", "LEASE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
-#: a run still "running" after this long is taken to have died with its worker and may be claimed again
-LEASE_SECONDS = 15 * 60
+KIND = "barometer"  # this service's runs in the shared run table
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ def _fingerprint(path: Path) -> dict[str, Any]:
 
 def run_json(run: BarometerRun) -> dict[str, Any]:
     """A run as the API and the CLI show it."""
-    return {"id": run.id, "status": run.status, "snapshot_date": run.snapshot_date.isoformat()
+    return {"id": run.id, "kind": run.kind, "status": run.status, "snapshot_date": run.snapshot_date.isoformat()
             if run.snapshot_date else None, "engine": run.engine, "inputs": run.inputs, "tables": run.tables,
             "published": run.published, "seconds": run.seconds, "error": run.error, "result_dir": run.result_dir,
             "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at), "input_key": run.input_key}
@@ -77,10 +74,6 @@ def _iso(t: dt.datetime | None) -> str | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.timezone.utc)
     return t.isoformat()
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
 
 
 class BarometerService:
@@ -129,32 +122,7 @@ class BarometerService:
 
     def _claim(self, key: str, inputs: dict[str, Any], snapshot: dt.date | None) -> tuple[BarometerRun, bool]:
         """Insert the run, or take over a failed or abandoned one; False when someone else has it."""
-        now = self.node.clock.utcnow()
-        with self.node.session() as s:
-            run = BarometerRun(input_key=key, snapshot_date=snapshot, status="running", engine=self.engine,
-                               inputs=inputs, started_at=now)
-            s.add(run)
-            try:
-                s.commit()
-                s.refresh(run)
-                return run, True
-            except IntegrityError:
-                s.rollback()
-        with self.node.session() as s:
-            run = s.exec(select(BarometerRun).where(BarometerRun.input_key == key)).one()
-            stale = run.status == "running" and (now - _aware(run.started_at)).total_seconds() > LEASE_SECONDS
-            if run.status == "failed" or stale:
-                # take it over only if nobody else did since we read it
-                res = s.execute(update(BarometerRun).where(BarometerRun.id == run.id,
-                                                           BarometerRun.status == run.status,
-                                                           BarometerRun.started_at == run.started_at)
-                                .values(status="running", started_at=now, error=None, inputs=inputs,
-                                        published=None))
-                s.commit()
-                if res.rowcount == 1:
-                    s.refresh(run)
-                    return run, True
-            return run, False
+        return claim_run(self.node, KIND, key, inputs, self.engine, snapshot)
 
     def _compute(self, run: BarometerRun, landed: LandedSnapshot) -> BarometerRun:
         from hub.indicators import compute_barometer
@@ -186,16 +154,8 @@ class BarometerService:
         return run
 
     def _finish(self, run: BarometerRun, **values: Any) -> BarometerRun:
-        values["finished_at"] = self.node.clock.utcnow()
-        with self.node.session() as s:
-            row = s.get(BarometerRun, run.id)
-            assert row is not None
-            for k, v in values.items():
-                setattr(row, k, v)
-            s.add(row)
-            s.commit()
-            s.refresh(row)
-            return row
+        assert run.id is not None
+        return finish_run(self.node, run.id, **values)
 
     def publish(self, run: BarometerRun, slices: dict[str, Path] | None = None,
                 tables: dict[str, pa.Table] | None = None) -> BarometerRun:
@@ -219,7 +179,7 @@ class BarometerService:
     def current(self) -> BarometerRun | None:
         """The completed run with the newest snapshot (the latest computed among equals)."""
         with self.node.session() as s:
-            return s.exec(select(BarometerRun).where(BarometerRun.status == "done")
+            return s.exec(select(BarometerRun).where(BarometerRun.kind == KIND, BarometerRun.status == "done")
                           .order_by(BarometerRun.snapshot_date.desc(), BarometerRun.id.desc()).limit(1)).first()
 
     def current_id(self) -> int | None:
@@ -228,11 +188,13 @@ class BarometerService:
 
     def runs(self, limit: int = 50) -> list[BarometerRun]:
         with self.node.session() as s:
-            return list(s.exec(select(BarometerRun).order_by(BarometerRun.id.desc()).limit(limit)).all())
+            return list(s.exec(select(BarometerRun).where(BarometerRun.kind == KIND)
+                               .order_by(BarometerRun.id.desc()).limit(limit)).all())
 
     def run(self, run_id: int) -> BarometerRun | None:
         with self.node.session() as s:
-            return s.get(BarometerRun, run_id)
+            run = s.get(BarometerRun, run_id)
+            return run if run is not None and run.kind == KIND else None
 
     def tables(self, run: BarometerRun) -> dict[str, pa.Table]:
         """A run's indicator tables, read once per process."""

@@ -1,8 +1,30 @@
 """Sustainable-tourism indicators on three pillars (tourism.md §3): ibis expressions on DuckDB or Spark,
-disclosure control on establishment-level sources, a stored-results service and regional re-publication."""
+disclosure control on establishment-level sources, declared input schemas checked by the hub, a service that
+records every run, and regional re-publication.
+
+The computing names load on first use, so that the CLI (``hub.sustainable.cli``) starts without the analytics stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from hub.sustainable.catalogue import INDICATORS, PILLARS, TABLES, Indicator, indicator_json
-from hub.sustainable.compute import ENERGY_SPEC, REQUIRED, compute_raw, compute_sustainable, snapshot_of
 
-__all__ = ["INDICATORS", "PILLARS", "TABLES", "Indicator", "indicator_json", "ENERGY_SPEC", "REQUIRED",
-           "compute_raw", "compute_sustainable", "snapshot_of"]
+if TYPE_CHECKING:
+    from hub.sustainable.compute import ENERGY_SPEC, REQUIRED, compute_raw, compute_sustainable, snapshot_of
+    from hub.sustainable.inputs import INPUT_SCHEMAS, InputRefused, check_inputs
+    from hub.sustainable.service import SustainableService
+
+_LAZY = {"ENERGY_SPEC": "compute", "REQUIRED": "compute", "compute_raw": "compute",
+         "compute_sustainable": "compute", "snapshot_of": "compute", "INPUT_SCHEMAS": "inputs",
+         "InputRefused": "inputs", "check_inputs": "inputs", "SustainableService": "service"}
+
+__all__ = ["INDICATORS", "PILLARS", "TABLES", "Indicator", "indicator_json", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"hub.sustainable.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'hub.sustainable' has no attribute {name!r}")

@@ -28,7 +28,7 @@ from hub.sustainable.catalogue import TABLES
 from policies import territory
 
 __all__ = ["compute_sustainable", "compute_raw", "ENERGY_SPEC", "REQUIRED", "emission_factors", "population_table",
-           "Inputs"]
+           "Inputs", "check_kinds", "snapshot_of", "snapshot_id"]
 
 REQUIRED = {
     "energy": ("month", "establishment_pid", "dep_code", "ecolabel", "energy_kwh", "water_m3", "nights"),
@@ -102,15 +102,20 @@ def _read(con, engine: str, kind: str, path: str | Path, tmp: Path):
     return t
 
 
-def compute_raw(inputs: dict[str, str | Path], engine: str = "duckdb",
-                only: tuple[str, ...] | None = None) -> dict[str, pa.Table]:
-    """Every indicator table (or those in ``only``) before disclosure control (energy keeps counts and maxima)."""
+def check_kinds(inputs: dict[str, Any]) -> None:
+    """The four inputs, no more, no fewer (``InputError`` names what is missing or unknown)."""
     unknown = sorted(set(inputs) - set(REQUIRED))
     absent = sorted(set(REQUIRED) - set(inputs))
     if unknown or absent:
         raise InputError("inputs must be energy, employment, arrivals, trips"
                          + (f"; missing: {', '.join(absent)}" if absent else "")
                          + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+
+
+def compute_raw(inputs: dict[str, str | Path], engine: str = "duckdb",
+                only: tuple[str, ...] | None = None) -> dict[str, pa.Table]:
+    """Every indicator table (or those in ``only``) before disclosure control (energy keeps counts and maxima)."""
+    check_kinds(inputs)
     con = connect(engine)
     tmp = scratch_dir()
     try:
@@ -176,8 +181,13 @@ def snapshot_of(inputs: dict[str, str | Path]) -> dict[str, Any]:
     """The snapshot the indicators rest on: each input file's sha256 and a short id over all of them."""
     from hub.collection.atomic import sha256_file
     files = {k: {"path": str(Path(p).resolve()), "sha256": sha256_file(Path(p))} for k, p in sorted(inputs.items())}
-    ident = hashlib.sha256("".join(f"{k}:{v['sha256']}" for k, v in files.items()).encode()).hexdigest()[:16]
-    return {"id": ident, "inputs": files, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return {"id": snapshot_id(files), "inputs": files,
+            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def snapshot_id(files: dict[str, dict[str, Any]]) -> str:
+    """The short id of a set of inputs, from each input kind's sha256 (``{kind: {"sha256": …}}``)."""
+    return hashlib.sha256("".join(f"{k}:{files[k]['sha256']}" for k in sorted(files)).encode()).hexdigest()[:16]
 
 
 def suppressed_count(t: pa.Table) -> int:

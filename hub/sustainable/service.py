@@ -1,14 +1,23 @@
-"""The hub's sustainable-tourism service: compute from the providers' files, keep every run, re-publish by région.
+"""The hub's sustainable-tourism service: check the providers' files, compute, record every run, re-publish by région.
 
-A run's folder (``<data_dir>/tourisme-durable/run-<n>``) holds one Parquet and one CSV per table, each région's
+Each computation is a row of the hub's run table (``hub.service.records``, kind ``sustainable``): the input files
+with their sha256 and the snapshot id over them, the engine and base year, when it started and ended, each table's
+row count, the outcome and, for a failed run, why. The same files (same sha256s, engine and base year) are computed
+once: a pull that lands unchanged files, or a second worker, finds the run already there. Before computing, every
+input is checked against its declared schema (``hub.sustainable.inputs``); a file that does not conform fails the
+run with the validator's row and column, and is kept in ``tourisme-durable/quarantine/``.
+
+A run's folder (``<data_dir>/tourisme-durable/run-<id>``) holds one Parquet and one CSV per table, each région's
 slice (CSV) and ``run.json`` (inputs with sha256, snapshot id, indicator definitions, publications). It is written
-under a temporary name and renamed once complete. The current run is the newest complete one.
+under a temporary name and renamed once complete. The current run is the newest completed one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -21,11 +30,20 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sqlmodel import select
+
+from hub.indicators.engine import InputError
+from hub.service.records import BarometerRun, claim_run, finish_run
 from hub.sustainable.catalogue import INDICATORS, TABLES, indicator_json
-from hub.sustainable.compute import compute_sustainable, snapshot_of, suppressed_count
+from hub.sustainable.compute import check_kinds, compute_sustainable, snapshot_id, suppressed_count
+from hub.sustainable.inputs import check_inputs
 from policies import territory
 
-__all__ = ["SustainableService", "regional_slice", "dataset_id", "offer_id", "slice_metadata"]
+__all__ = ["SustainableService", "regional_slice", "dataset_id", "offer_id", "slice_metadata", "KIND", "run_json"]
+
+log = logging.getLogger(__name__)
+
+KIND = "sustainable"  # this service's runs in the hub's run table
 
 LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 
@@ -91,35 +109,84 @@ def slice_metadata(node: Any, region: str, run: dict[str, Any]) -> dict[str, Any
 
 
 class SustainableService:
-    """One per node process; ``republish``: publish each région's slice after a run."""
+    """One per node process; ``republish``: publish each région's slice after a run that became current;
+    ``check``: check the inputs against their declared schemas before computing (the hub always does)."""
 
-    def __init__(self, node: Any, *, engine: str = "duckdb", republish: bool = True, catalog: Any = None):
-        self.node, self.engine, self.republish, self.catalog = node, engine, republish, catalog
+    def __init__(self, node: Any, *, engine: str = "duckdb", republish: bool = True, catalog: Any = None,
+                 check: bool = True):
+        self.node, self.engine, self.republish, self.catalog, self.check = node, engine, republish, catalog, check
         self._cache: tuple[str, dict[str, pa.Table]] | None = None
 
     @property
     def root(self) -> Path:
         return Path(self.node.data_dir) / "tourisme-durable"
 
+    # -- computing --------------------------------------------------------------------------------------------------
     def compute(self, inputs: dict[str, str | Path], base_year: int | None = None) -> dict[str, Any]:
-        """Compute, store and (if asked) re-publish; returns the run's manifest."""
+        """Check, compute, store, record and (if asked) re-publish; returns the run's manifest (``run.json``).
+
+        The same files computed before return that run's manifest. A refused or failed computation is recorded as
+        ``failed`` and raises (``InputError`` for input problems)."""
+        run, _ = self.land(inputs, base_year)
+        return self.manifest(run)
+
+    def land(self, inputs: dict[str, str | Path], base_year: int | None = None) -> tuple[BarometerRun, bool]:
+        """As :meth:`compute`, returning the recorded run and whether this call computed it (False: these files
+        were computed before, or are being computed by another worker)."""
+        check_kinds(inputs)
+        files = {}
+        for kind, path in sorted(inputs.items()):
+            p = Path(path).resolve()
+            if not p.is_file():
+                raise InputError(f"{kind} file not found: {path}")
+            files[kind] = {"path": str(p), "sha256": _sha256(p), "bytes": p.stat().st_size}
+        snap = snapshot_id(files)
+        recorded = {**files, "snapshot": snap, "base_year": base_year}
+        key = hashlib.sha256(json.dumps({"kind": KIND, "engine": self.engine, "base_year": base_year,
+                                         "inputs": {k: v["sha256"] for k, v in files.items()}},
+                                        sort_keys=True).encode()).hexdigest()
+        run, claimed = claim_run(self.node, KIND, key, recorded, self.engine)
+        if not claimed:
+            return run, False
+        return self._compute(run, {k: Path(v["path"]) for k, v in files.items()}, snap, base_year), True
+
+    def _compute(self, run: BarometerRun, inputs: dict[str, Path], snap: str, base_year: int | None) -> BarometerRun:
+        assert run.id is not None
         t0 = time.perf_counter()
-        tables = compute_sustainable(inputs, self.engine, base_year=base_year)
-        seconds = round(time.perf_counter() - t0, 3)
-        runs = self._run_dirs()
-        n = (int(runs[-1].name.split("-")[1]) + 1) if runs else 1
-        directory = self.root / f"run-{n:05d}"
-        manifest = {"run": n, "engine": self.engine, "snapshot": snapshot_of(inputs), "seconds": seconds,
-                    "computed_at": self.node.clock.utcnow().isoformat(),
-                    "tables": {k: {"rows": t.num_rows, "suppressed": suppressed_count(t)} for k, t in tables.items()},
-                    "indicators": [indicator_json(i) for i in INDICATORS], "published": None}
-        self._write(directory, tables, manifest)
-        if self.republish:
+        try:
+            checks = (check_inputs(inputs, self.root / "quarantine", now=self.node.clock.utcnow)
+                      if self.check else {})
+            t1 = time.perf_counter()
+            tables = compute_sustainable(inputs, self.engine, base_year=base_year)
+            t2 = time.perf_counter()
+            summary = {k: {"rows": t.num_rows, "suppressed": suppressed_count(t)} for k, t in tables.items()}
+            directory = self.root / f"run-{run.id:05d}"
+            manifest = {"run": run.id, "engine": self.engine,
+                        "snapshot": {"id": snap, "inputs": {k: {"path": v["path"], "sha256": v["sha256"]}
+                                                            for k, v in run.inputs.items() if isinstance(v, dict)},
+                                     "at": _iso(run.started_at)},
+                        "base_year": base_year, "seconds": round(t2 - t1, 3), "check_seconds": round(t1 - t0, 3),
+                        "computed_at": self.node.clock.utcnow().isoformat(),
+                        "checks": {k: {"schema": c.schema.iri, "rows": c.rows} for k, c in checks.items()},
+                        "tables": summary, "indicators": [indicator_json(i) for i in INDICATORS],
+                        "published": None}
+            if directory.exists():  # left by a worker that died before recording the run, which we now hold
+                shutil.rmtree(directory)
+            self._write(directory, tables, manifest)
+        except Exception as e:
+            finish_run(self.node, run.id, status="failed", error=str(e) if isinstance(e, InputError)
+                       else f"{type(e).__name__}: {e}", seconds=round(time.perf_counter() - t0, 3))
+            raise
+        run = finish_run(self.node, run.id, status="done", result_dir=str(directory), tables=summary,
+                         seconds=round(time.perf_counter() - t0, 3))
+        self._cache = (directory.name, tables)
+        log.info("sustainable run %s: snapshot %s computed in %.2f s", run.id, snap, t2 - t1)
+        if self.republish and self.current_id() == run.id:
             manifest["published"] = self.publish(directory, manifest)
             (directory / "run.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
                                                 encoding="utf-8")
-        self._cache = (directory.name, tables)
-        return manifest
+            run = finish_run(self.node, run.id, published=manifest["published"])
+        return run
 
     def _write(self, directory: Path, tables: dict[str, pa.Table], manifest: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -155,18 +222,46 @@ class SustainableService:
             out["error"] = str(e)
         return out
 
-    def _run_dirs(self) -> list[Path]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p for p in self.root.iterdir() if p.is_dir() and p.name.startswith("run-")
-                      and (p / "run.json").is_file())
+    # -- reading ----------------------------------------------------------------------------------------------------
+    def current_run(self) -> BarometerRun | None:
+        """The newest completed run."""
+        with self.node.session() as s:
+            return s.exec(select(BarometerRun).where(BarometerRun.kind == KIND, BarometerRun.status == "done")
+                          .order_by(BarometerRun.id.desc()).limit(1)).first()
+
+    def current_id(self) -> int | None:
+        run = self.current_run()
+        return run.id if run else None
 
     def current(self) -> dict[str, Any] | None:
-        runs = self._run_dirs()
-        if not runs:
-            return None
-        m = json.loads((runs[-1] / "run.json").read_text(encoding="utf-8"))
-        m["result_dir"] = str(runs[-1])
+        """The newest completed run's manifest (with ``result_dir``), or None."""
+        run = self.current_run()
+        return self.manifest(run) if run is not None else None
+
+    def runs(self, limit: int = 50) -> list[BarometerRun]:
+        """The recorded runs, newest first (failed ones too)."""
+        with self.node.session() as s:
+            return list(s.exec(select(BarometerRun).where(BarometerRun.kind == KIND)
+                               .order_by(BarometerRun.id.desc()).limit(limit)).all())
+
+    def run(self, run_id: int) -> BarometerRun | None:
+        with self.node.session() as s:
+            run = s.get(BarometerRun, run_id)
+            return run if run is not None and run.kind == KIND else None
+
+    def latest_inputs(self) -> dict[str, Path] | None:
+        """The input files of the most recent run (any outcome), to recompute from."""
+        for run in self.runs(limit=1):
+            return {k: Path(v["path"]) for k, v in run.inputs.items() if isinstance(v, dict)}
+        return None
+
+    def manifest(self, run: BarometerRun) -> dict[str, Any]:
+        """A completed run's ``run.json`` with its folder (``result_dir``) and its record (``record``)."""
+        if run.status != "done" or not run.result_dir:
+            raise ValueError(f"run {run.id} is {run.status}" + (f": {run.error}" if run.error else ""))
+        m = json.loads((Path(run.result_dir) / "run.json").read_text(encoding="utf-8"))
+        m["result_dir"] = run.result_dir
+        m["record"] = run_json(run)
         return m
 
     def tables(self, run: dict[str, Any]) -> dict[str, pa.Table]:
@@ -178,3 +273,24 @@ class SustainableService:
         return tables
 
 
+def run_json(run: BarometerRun) -> dict[str, Any]:
+    """A run as the API and the CLI show it."""
+    inputs = run.inputs or {}
+    return {"id": run.id, "kind": run.kind, "status": run.status, "engine": run.engine,
+            "snapshot": inputs.get("snapshot"), "base_year": inputs.get("base_year"),
+            "inputs": {k: v for k, v in inputs.items() if isinstance(v, dict)}, "tables": run.tables,
+            "published": run.published, "seconds": run.seconds, "error": run.error, "result_dir": run.result_dir,
+            "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at), "input_key": run.input_key}
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.isoformat()
+
+
+def _sha256(path: Path) -> str:
+    from hub.collection.atomic import sha256_file
+    return sha256_file(path)

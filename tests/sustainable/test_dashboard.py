@@ -51,6 +51,41 @@ def test_board_json_has_three_pillars_and_the_region_filter_changes_it(space, ru
     assert hub.api("GET", "/api/tourisme-durable?region=REG-99").status_code == 400
 
 
+def test_runs_are_listed_and_the_same_files_are_not_recomputed(space, run, generated) -> None:
+    hub = space.nodes["hub"]
+    again = hub.api("POST", "/api/tourisme-durable/calculs", {k: str(v) for k, v in generated.items()})
+    assert again.status_code == 200 and again.json()["run"] == run["run"]
+    listed = hub.api("GET", "/api/tourisme-durable/runs").json()
+    assert listed["current"] == run["run"]
+    mine = next(r for r in listed["runs"] if r["id"] == run["run"])
+    assert mine["kind"] == "sustainable" and mine["status"] == "done" and mine["snapshot"] == run["snapshot"]["id"]
+    assert {k: v["sha256"] for k, v in mine["inputs"].items()} == {
+        k: v["sha256"] for k, v in run["snapshot"]["inputs"].items()}
+    assert {k: v["rows"] for k, v in mine["tables"].items()} == {k: v["rows"] for k, v in run["tables"].items()}
+    # the barometer's runs are its own
+    assert all(r["id"] != run["run"] for r in hub.api("GET", "/api/barometre/runs").json()["runs"])
+
+
+def test_a_file_that_does_not_conform_is_refused_with_row_and_column(space, run, generated, tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pq.read_table(generated["trips"])
+    modes = t.column("transport_mode").to_pylist()
+    modes[4] = "teleport"
+    i = t.schema.get_field_index("transport_mode")
+    pq.write_table(t.set_column(i, t.schema.field(i), pa.array(modes, pa.string())), tmp_path / "trips.parquet")
+    hub = space.nodes["hub"]
+    r = hub.api("POST", "/api/tourisme-durable/calculs", {**{k: str(v) for k, v in generated.items()},
+                                                           "trips": str(tmp_path / "trips.parquet")})
+    assert r.status_code == 422, r.text
+    msg = r.json()["message"]
+    assert "trips file" in msg and "does not conform to visitor-trips 1.0.0" in msg
+    assert "row 6, column transport_mode ('teleport'): not one of car, train, plane, coach, other" in msg
+    listed = hub.api("GET", "/api/tourisme-durable/runs").json()
+    assert listed["runs"][0]["status"] == "failed" and "teleport" in listed["runs"][0]["error"]
+    assert listed["current"] == run["run"]  # the board still shows the last good run
+
+
 def test_bad_request_lists_what_is_missing(space) -> None:
     r = space.nodes["hub"].api("POST", "/api/tourisme-durable/calculs", {"energy": "/nowhere"})
     assert r.status_code == 400 and "'trips'" in r.json()["detail"] if "detail" in r.json() else r.status_code == 400
