@@ -28,7 +28,7 @@ from hub.sustainable.catalogue import TABLES
 from policies import territory
 
 __all__ = ["compute_sustainable", "compute_raw", "ENERGY_SPEC", "REQUIRED", "emission_factors", "population_table",
-           "Inputs", "check_kinds", "snapshot_of", "snapshot_id"]
+           "Inputs", "check_kinds", "protect_tables", "snapshot_of", "snapshot_id"]
 
 REQUIRED = {
     "energy": ("month", "establishment_pid", "dep_code", "ecolabel", "energy_kwh", "water_m3", "nights"),
@@ -166,15 +166,18 @@ def compute_sustainable(inputs: dict[str, str | Path], engine: str = "duckdb", *
 
     ``base_year``: the reference year of the energy change (default: the earliest year in the energy input).
     """
-    raw = compute_raw(inputs, engine)
+    return protect_tables(compute_raw(inputs, engine), snapshot_of(inputs)["id"], engine, rules=rules,
+                          base_year=base_year)
+
+
+def protect_tables(raw: dict[str, pa.Table], snapshot: str, engine: str, *, rules: Rules = Rules(),
+                   base_year: int | None = None) -> dict[str, pa.Table]:
+    """The published tables from :func:`compute_raw`'s: disclosure control on the energy table, then its change
+    against the base year from published cells; every table named with its snapshot and engine."""
+    raw = dict(raw)
     raw["energy"] = _energy_change(protect(raw["energy"], ENERGY_SPEC, rules).table, base_year)
-    snap = snapshot_of(inputs)
-    meta = {"engine": engine, "snapshot": snap["id"], "synthetic_inputs": "see inputs' MANIFEST"}
-    out = {}
-    for name in TABLES:
-        t = raw[name]
-        out[name] = t.replace_schema_metadata({**meta, "table": name})
-    return out
+    meta = {"engine": engine, "snapshot": snapshot, "synthetic_inputs": "see inputs' MANIFEST"}
+    return {name: raw[name].replace_schema_metadata({**meta, "table": name}) for name in TABLES}
 
 
 def snapshot_of(inputs: dict[str, str | Path]) -> dict[str, Any]:
