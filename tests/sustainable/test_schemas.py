@@ -121,3 +121,13 @@ def test_the_providers_datasets_cite_their_schema_and_publish_through_the_pipeli
             assert DATASETS[ident]["conforms_to"] == [schema.iri], ident
             settings, problems = take_settings(copy.deepcopy(DATASETS[ident]))
             assert problems == [] and settings is not None and settings.schema is schema, ident
+
+
+def test_every_transport_mode_of_the_schema_has_a_declared_factor_with_its_status() -> None:
+    import csv
+    ref = Path(__file__).resolve().parents[2] / "hub" / "reference" / "emission_factors_transport.csv"
+    with open(ref, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    modes = load_schema("visitor-trips").field("transport_mode").constraints["enum"]
+    assert sorted(r["mode"] for r in rows) == sorted(modes)
+    assert all(r["status"] and float(r["kgco2e_per_passenger_km"]) > 0 for r in rows)
