@@ -11,13 +11,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import func
 from sqlmodel import select
 
 from catalog import (Catalogue, CatalogView, Dataset, DcatApExport, MetadataError, Requester, catalogue_from_mapping,
                      publish)
 from connector.catalog_store import DatasetVersion
 from connector.config import catalogue_section
+from connector.store.raw import Statement
 from connector.node import Node
 
 __all__ = ["CatalogService", "MetadataError", "requester_of"]
@@ -36,6 +36,9 @@ def requester_of(caller: Any, at: Any = None, decisions: list[Any] | None = None
                      if decisions is not None else None)
 
 
+_NEWEST = Statement("SELECT max(id) FROM dataset_version")
+
+
 class CatalogService:
     def __init__(self, node: Node):
         self.node = node
@@ -46,8 +49,10 @@ class CatalogService:
         self._export: DcatApExport | None = None
 
     def _revision(self) -> int | None:
-        with self.node.session() as s:
-            return s.exec(select(func.max(DatasetVersion.id))).one()
+        """The newest publication row: read on every catalogue use, so without queueing behind the node's writers."""
+        with self.node.reader_engine.connect() as conn:
+            row = _NEWEST.first(conn)
+        return row[0] if row else None
 
     def _rebuild(self, rows: list[DatasetVersion]) -> Catalogue:
         created = rows[0].published_at if rows else datetime(2026, 1, 1, tzinfo=timezone.utc)

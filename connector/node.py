@@ -91,6 +91,17 @@ class Node:
             self._relaxed_pid = os.getpid()
         return self._relaxed
 
+    @property
+    def reader_engine(self) -> Engine:
+        """Same database, for reads that must not queue behind writers (SQLite: deferred, read-only)."""
+        import os
+        if getattr(self, "_reader", None) is None or self._reader_pid != os.getpid():
+            engine = self.engine  # migrated first
+            self._reader = make_engine(self.config.database_url, reader=True) \
+                if engine.dialect.name == "sqlite" else engine
+            self._reader_pid = os.getpid()
+        return self._reader
+
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 

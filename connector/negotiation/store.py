@@ -18,9 +18,12 @@ from sqlmodel import Session, select
 
 from connector.audit import append, init_log
 from connector.audit.log import AuditError, head
+from connector.store.raw import Statement
 from contracts import CN, Negotiation, NegotiationState, Role, Transition
 
 from .records import AgreementRow, NegotiationRow, OutboxRow
+
+_PENDING_OF = Statement("SELECT id FROM negotiation_outbox WHERE negotiation_id = :nid AND status = 'pending' LIMIT 1")
 
 __all__ = ["Work", "pid_candidates", "find_row", "new_pid", "audit_origin", "ensure_audit_log", "message_url"]
 
@@ -181,17 +184,16 @@ class Work:
         self.session.add(row)
         self.session.flush()
         if self.sends:
-            busy = self.session.exec(select(OutboxRow.id).where(
-                OutboxRow.negotiation_id == row.id, OutboxRow.status == "pending").limit(1)).first()
-            for i, out in enumerate(self.sends):
+            busy = _PENDING_OF.first(self.session.connection(), {"nid": row.id})
+            first = self.sends[0]
+            if busy is None:   # nothing earlier in flight: the first new row is ours to deliver right away
+                first.lease_owner = self.node_owner
+                first.lease_until = self.node.clock.now() + LEASE_SECONDS
+            for out in self.sends:
                 out.negotiation_id = row.id or 0
                 self.session.add(out)
             self.session.flush()
-            if busy is None:   # nothing earlier in flight: the first new row is ours to deliver right away
-                first = self.sends[0]
-                first.lease_owner = self.node_owner
-                first.lease_until = self.node.clock.now() + LEASE_SECONDS
-                self.session.add(first)
+            if busy is None:
                 self.delivered_ids.append(first.id or 0)
         # the log's head row is locked from the first append to the commit: append last, keep that window short
         for kind, body in self.entries:

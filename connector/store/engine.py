@@ -30,9 +30,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: bool = False) -> Engine:
     """An engine for ``url``. ``relaxed`` trades durability across power loss (not across crashes) for commit
-    speed: only for records that may be lost then, such as the replay guard's token ids (DESIGN §4)."""
+    speed: only for records that may be lost then, such as the replay guard's token ids (DESIGN §4). ``reader``
+    is for reads only: on SQLite its transactions begin deferred (a WAL reader never waits for the writer) and the
+    connection refuses writes."""
     url = normalise_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
@@ -43,6 +45,8 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False) -> Engin
         if relaxed:
             # in WAL mode NORMAL survives an application crash; only an OS crash can lose the last commits
             event.listen(engine, "connect", lambda c, _r: c.cursor().execute("PRAGMA synchronous=NORMAL"))
+        if reader:
+            event.listen(engine, "connect", lambda c, _r: c.cursor().execute("PRAGMA query_only=ON"))
 
         # pysqlite's implicit transactions defer locking; BEGIN IMMEDIATE takes the write lock up front so two
         # writers never deadlock on lock upgrade.
@@ -52,7 +56,7 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False) -> Engin
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
