@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from hub.sustainable.catalogue import INDICATORS, PILLARS, TABLES, Indicator, indicator_json
 
 if TYPE_CHECKING:
-    from hub.sustainable.compute import ENERGY_SPEC, REQUIRED, compute_raw, compute_sustainable, snapshot_of
-    from hub.sustainable.inputs import INPUT_SCHEMAS, InputRefused, check_inputs
-    from hub.sustainable.service import SustainableService
+    from hub.sustainable.compute import (ENERGY_SPEC, REQUIRED, compute_raw, compute_sustainable,  # noqa: F401
+                                         snapshot_of)
+    from hub.sustainable.inputs import INPUT_SCHEMAS, InputRefused, check_inputs  # noqa: F401
+    from hub.sustainable.service import SustainableService  # noqa: F401
 
 _LAZY = {"ENERGY_SPEC": "compute", "REQUIRED": "compute", "compute_raw": "compute",
          "compute_sustainable": "compute", "snapshot_of": "compute", "INPUT_SCHEMAS": "inputs",

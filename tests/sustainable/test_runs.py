@@ -104,10 +104,12 @@ def test_barometer_and_sustainable_runs_stay_apart(tmp_path: Path, small: dict[s
     sustainable = SustainableService(node, republish=False)
     run, _ = sustainable.land(small)
     barometer = BarometerService(node, republish=False)
-    assert barometer.runs() == [] and barometer.current() is None and barometer.run(run.id) is None  # type: ignore[arg-type]
+    assert barometer.runs() == [] and barometer.current() is None
+    assert barometer.run(run.id) is None  # type: ignore[arg-type]
     other, claimed = claim_run(node, "barometer", "b" * 64, {"bookings": {}}, "duckdb")
     assert claimed and [r.id for r in barometer.runs()] == [other.id]
-    assert [r.id for r in sustainable.runs()] == [run.id] and sustainable.run(other.id) is None  # type: ignore[arg-type]
+    assert [r.id for r in sustainable.runs()] == [run.id]
+    assert sustainable.run(other.id) is None  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown run kind"):
         claim_run(node, "weather", "c" * 64, {}, "duckdb")
 
@@ -129,7 +131,8 @@ def test_cli_computes_on_the_hub_and_lists_the_runs(tmp_path: Path, small: dict[
     node = _hub(tmp_path, db_factory())
     hub = str(node.config.base)
     r = CliRunner()
-    args = ["indicators", "durable", "compute", "--dir", hub] + [x for k, p in small.items() for x in (f"--{k}", str(p))]
+    files = [x for k, p in small.items() for x in (f"--{k}", str(p))]
+    args = ["indicators", "durable", "compute", "--dir", hub, *files]
     res = r.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "run 1 · snapshot " + snapshot_of(small)["id"] in res.output and "energy" in res.output
