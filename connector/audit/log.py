@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .bundle import BundleWriter, manifest_text
@@ -102,7 +103,7 @@ def _raw_sql(dialect: Any) -> tuple[str, str, str, str]:
     return _RAW_SQL[key]
 
 
-def append(session: Session, kind: str, body: Mapping[str, Any], now: datetime | float, *,
+def append(session: Session | Connection, kind: str, body: Mapping[str, Any], now: datetime | float, *,
            event_id: str | None = None) -> int:
     """Append an entry of type ``kind`` (e.g. ``transfer.state_changed``) with the sections in ``body``; return
     its ``seq``. Runs in the caller's transaction: commit the change and its entry together.
@@ -111,7 +112,8 @@ def append(session: Session, kind: str, body: Mapping[str, Any], now: datetime |
     log is then left as it was.
     """
     ts = format_ts(now)
-    conn = session.connection()  # begins the session's transaction if needed
+    # a Session (its transaction begins if needed) or a Core Connection already in a transaction
+    conn = session if isinstance(session, Connection) else session.connection()
     bump, unbump, insert_entry, set_last = _raw_sql(conn.dialect)
     cur = conn.connection.cursor()
     try:

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -43,7 +45,8 @@ from connector.store.raw import Statement
 from .failpoints import failpoint
 from .outbox import RETRYABLE, Sender
 from .records import AgreementRow, NegotiationRow, OutboxRow
-from .store import LEASE_SECONDS, Work, ensure_audit_log, find_row, load, new_pid
+from .store import (AGREEMENT, LEASE_SECONDS, NEGOTIATION, OUTBOX, Row, Work, ensure_audit_log, find_row, insert_row, load,
+                    new_pid, row_by_id)
 
 __all__ = ["NegotiationService", "NegotiationFailure", "ENDPOINT_KINDS", "settings_of"]
 
@@ -143,6 +146,13 @@ class NegotiationService:
             yield s
 
     @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """One transaction on a Core connection (committed when the block ends normally, rolled back on an
+        exception); on SQLite, this process's threads take turns first (see ``_session``)."""
+        with self._turns_held(), self.node.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
     def _turns_held(self) -> Iterator[None]:
         """On SQLite, this process's threads take turns for the write lock (see ``_session``)."""
         if self._turns is None:
@@ -156,15 +166,15 @@ class NegotiationService:
             ensure_audit_log(self.node)
             self._audit_ready = os.getpid()
 
-    def _work(self, session: Any, row: NegotiationRow, neg: Negotiation) -> Work:
-        w = Work(self.node, session, row, neg, self.node.clock.utcnow())
+    def _work(self, conn: Any, row: Row, neg: Negotiation) -> Work:
+        w = Work(self.node, conn, row, neg, self.node.clock.utcnow())
         w.node_owner = self.sender.owner
         w.max_attempts = self.settings["max_attempts"]
         return w
 
-    def _commit(self, session: Any, work: Work) -> None:
+    def _commit(self, work: Work) -> None:
+        """Write the change; the transaction (``_tx``) commits when its block ends."""
         work.save()
-        session.commit()
 
     def _hand_over(self, work: Work) -> None:
         """What a delivery thread needs for the rows we hold, so it need not read them back."""
@@ -204,24 +214,22 @@ class NegotiationService:
         peer_key = "consumerPid" if as_role is Role.PROVIDER else "providerPid"
         found = self._catalogue_offer(message) if as_role is Role.PROVIDER else None  # read before taking the lock
         for attempt in range(2):
-            with self._session() as s:
-                existing = s.exec(select(NegotiationRow).where(
-                    NegotiationRow.role == as_role.value, NegotiationRow.counterparty == caller.did,
-                    NegotiationRow.peer_pid == message[peer_key]).with_for_update()).first()
-                if existing is not None:
-                    neg = load(existing)
-                    try:
-                        t = neg.receive(message)       # the same message again: a duplicate; else PID_IN_USE
-                    except NegotiationError as e:
-                        return e.status, neg.error_body(e)
-                    return 201, t.reply or neg.state_message()
-                try:
-                    status, body, work = self._create(s, message, caller, as_role, found)
-                except IntegrityError:
-                    s.rollback()
-                    continue                            # a concurrent twin won: answer as a repeat
-                if work is None:
-                    return status, body
+            try:
+                with self._tx() as conn:
+                    existing = conn.execute(_BY_PEER, {"role": as_role.value, "counterparty": caller.did,
+                                                       "peer_pid": message[peer_key]}).first()
+                    if existing is not None:
+                        neg = load(existing)
+                        try:
+                            t = neg.receive(message)       # the same message again: a duplicate; else PID_IN_USE
+                        except NegotiationError as e:
+                            return e.status, neg.error_body(e)
+                        return 201, t.reply or neg.state_message()
+                    status, body, work = self._create(conn, message, caller, as_role, found)
+                    if work is None:
+                        return status, body
+            except IntegrityError:
+                continue                                    # a concurrent twin won: answer as a repeat
             failpoint(f"neg.{as_role.value.lower()}.after_receive", message["@type"])
             self._after_commit(work)
             return status, body
@@ -233,7 +241,7 @@ class NegotiationService:
             return None
         return self.catalog.find_offer(offer["target"], offer["@id"])
 
-    def _create(self, s: Any, message: dict[str, Any], caller: Any, as_role: Role,
+    def _create(self, conn: Any, message: dict[str, Any], caller: Any, as_role: Role,
                 found: tuple[Any, dict[str, Any]] | None) -> tuple[int, dict[str, Any], Work | None]:
         offer = message["offer"]
         script_key = None
@@ -257,20 +265,18 @@ class NegotiationService:
         except NegotiationError as e:
             return e.status, e.body(*_pids(message)), None
         now = self.node.clock.utcnow()
-        row = NegotiationRow(role=neg.role.value, own_pid=neg.own_pid, peer_pid=neg.peer_pid,
-                             counterparty=caller.did, peer_address=neg.peer_address, dataset_id=neg.dataset_id,
-                             offer_id=offer.get("@id"), state=neg.state.value, script=script_key, record="{}",
-                             created_at=now, updated_at=now)
-        s.add(row)
-        s.flush()
-        work = self._work(s, row, neg)
+        row = Row(role=neg.role.value, own_pid=neg.own_pid, peer_pid=neg.peer_pid, counterparty=caller.did,
+                  peer_address=neg.peer_address, dataset_id=neg.dataset_id, offer_id=offer.get("@id"),
+                  state=neg.state.value, script=script_key, record="{}", created_at=now, updated_at=now)
+        insert_row(conn, row)
+        work = self._work(conn, row, neg)
         work.record(t)
         reply = t.reply or neg.state_message()
         if as_role is Role.PROVIDER:
             self._provider_react(work, "on_request", caller_claims=caller.claims(), catalogue_offer=catalogue_offer)
         else:
             self._consumer_react(work, "on_offer", previous_offer=None)
-        self._commit(s, work)
+        self._commit(work)
         return 201, reply, work
 
     # -- inbound: later messages --------------------------------------------------------------------------------
@@ -286,8 +292,8 @@ class NegotiationService:
             return _error(400, "INVALID_MESSAGE", [f"{endpoint} takes {' or '.join(types)}, not "
                                                    f"{message['@type']}"], *_pids(message))
         found = self._catalogue_offer(message) if message["@type"] == "ContractRequestMessage" else None
-        with self._session() as s:
-            row = find_row(s, pid)
+        with self._tx() as conn:
+            row = find_row(conn, pid)
             if row is None or row.counterparty != caller.did:
                 return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],
                               *_pids(message))
@@ -311,11 +317,11 @@ class NegotiationService:
             if t.duplicate:
                 return 200, t.reply or neg.state_message()
             row.received = json.dumps((seen + [fp])[-_REMEMBERED:])
-            work = self._work(s, row, neg)
+            work = self._work(conn, row, neg)
             work.record(t)
             reply = t.reply or neg.state_message()
             self._react(work, t, caller, previous_offer, found[1] if found else None)
-            self._commit(s, work)
+            self._commit(work)
         failpoint(f"neg.{neg.role.value.lower()}.after_receive", t.kind.value)
         self._after_commit(work)
         return 200, reply
@@ -426,10 +432,8 @@ class NegotiationService:
 
     def _cancel_pending(self, work: Work) -> None:
         """The peer ended the negotiation: what we had not delivered yet will never be wanted."""
-        for out in work.session.exec(select(OutboxRow).where(OutboxRow.negotiation_id == work.row.id,
-                                                             OutboxRow.status == "pending")).all():
-            out.status = "cancelled"
-            work.session.add(out)
+        work.conn.execute(OUTBOX.update().where(OUTBOX.c.negotiation_id == work.row.id, OUTBOX.c.status == "pending")
+                          .values(status="cancelled"))
 
     # -- outbound: delivery (called by the sender's threads) ----------------------------------------------------
     def _deliver(self, row_id: int) -> float | None:
@@ -439,11 +443,11 @@ class NegotiationService:
             counterparty, url, text, kind, initial, negotiation_id = handed
             body = json.loads(text)
         else:
-            with self._session() as s:
-                out = s.get(OutboxRow, row_id)
+            with self.node.engine.connect() as conn:
+                out = conn.execute(OUTBOX.select().where(OUTBOX.c.id == row_id)).first()
                 if out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
                     return None
-                neg_row = s.get(NegotiationRow, out.negotiation_id)
+                neg_row = row_by_id(conn, out.negotiation_id, lock=False)
                 if neg_row is None:
                     return None
                 counterparty = neg_row.counterparty
@@ -486,17 +490,19 @@ class NegotiationService:
         delay: float | None = None
         if error is None and not initial:
             return self._sent(row_id, negotiation_id)
-        with self._session() as s:
-            out0 = s.get(OutboxRow, row_id)
-            if out0 is None:
-                return None
-            row = s.exec(select(NegotiationRow).where(NegotiationRow.id == out0.negotiation_id)
-                         .with_for_update()).first()
-            out = s.exec(select(OutboxRow).where(OutboxRow.id == row_id).with_for_update()).first()
+        with self._tx() as conn:
+            if negotiation_id is None:
+                out0 = conn.execute(core_select(OUTBOX.c.negotiation_id).where(OUTBOX.c.id == row_id)).first()
+                if out0 is None:
+                    return None
+                negotiation_id = out0[0]
+            row = row_by_id(conn, negotiation_id)
+            found = conn.execute(OUTBOX.select().where(OUTBOX.c.id == row_id).with_for_update()).first()
+            out = _Outbound(**found._mapping) if found is not None else None
             if row is None or out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
                 return None
             neg = load(row)
-            work = self._work(s, row, neg)
+            work = self._work(conn, row, neg)
             retryable = status is None or status >= 500 or status in RETRYABLE
             if error is None:
                 out.status, out.last_error = "sent", None
@@ -515,11 +521,12 @@ class NegotiationService:
                 why = (f"delivery failed after {out.attempts} attempts: {error}" if retryable
                        else f"the peer refused our message: {error}")
                 self._give_up(work, out, why)
-            s.add(out)
-            s.flush()
+            conn.execute(OUTBOX.update().where(OUTBOX.c.id == row_id).values(
+                status=out.status, attempts=out.attempts, last_error=out.last_error, next_at=out.next_at,
+                lease_until=out.lease_until))
             if delay is None:
-                follow = self._take_next(s.connection(), row.id or 0)
-            self._commit(s, work)
+                follow = self._take_next(conn, row.id or 0)
+            self._commit(work)
         self._notify()
         follow += work.delivered_ids
         if follow:
@@ -576,10 +583,10 @@ class NegotiationService:
             work.sends[-1].max_attempts = 1   # best effort: the peer is probably unreachable anyway
 
     def _revoke(self, work: Work, why: str) -> None:
-        agreement = work.session.get(AgreementRow, work.row.agreement_id) if work.row.agreement_id else None
-        if agreement is not None and not agreement.revoked:
-            agreement.revoked, agreement.revoked_at, agreement.revoked_reason = True, work.now, why[:2000]
-            work.session.add(agreement)
+        if work.row.agreement_id:
+            work.conn.execute(AGREEMENT.update().where(AGREEMENT.c.id == work.row.agreement_id,
+                                                       AGREEMENT.c.revoked.is_(False))
+                              .values(revoked=True, revoked_at=work.now, revoked_reason=why[:2000]))
 
     def _take_next(self, conn: Any, negotiation_id: int) -> list[int]:
         """After a row completes, the next pending row of the same negotiation is ours to send (we hold the lock)."""
@@ -629,16 +636,15 @@ class NegotiationService:
                                            callback_address=self.node.dsp_base, provider_id=provider,
                                            consumer_id=self.node.did, provider_address=base)
         now = self.node.clock.utcnow()
-        with self._session() as s:
-            row = NegotiationRow(role=neg.role.value, own_pid=neg.own_pid, counterparty=provider,
-                                 peer_address=base, dataset_id=dataset_iri, offer_id=offer.get("@id"),
-                                 state=neg.state.value, record="{}", created_at=now, updated_at=now,
-                                 script=script or self._script_key(CONSUMER_NEGOTIATION, dataset_iri))
-            s.add(row)
-            s.flush()
-            work = self._work(s, row, neg)
+        with self._tx() as conn:
+            row = Row(role=neg.role.value, own_pid=neg.own_pid, counterparty=provider, peer_address=base,
+                      dataset_id=dataset_iri, offer_id=offer.get("@id"), state=neg.state.value, record="{}",
+                      created_at=now, updated_at=now,
+                      script=script or self._script_key(CONSUMER_NEGOTIATION, dataset_iri))
+            insert_row(conn, row)
+            work = self._work(conn, row, neg)
             work.record(t)
-            self._commit(s, work)
+            self._commit(work)
             summary = self.summary(row)
         failpoint("neg.consumer.after_start_commit")
         self._after_commit(work)
@@ -646,16 +652,16 @@ class NegotiationService:
 
     def _operate(self, pid: str, fn: Callable[[Work], None]) -> dict[str, Any]:
         self._ensure_audit()
-        with self._session() as s:
-            row = find_row(s, pid)
+        with self._tx() as conn:
+            row = find_row(conn, pid)
             if row is None:
                 raise NegotiationFailure(f"no negotiation {pid!r}", 404)
-            work = self._work(s, row, load(row))
+            work = self._work(conn, row, load(row))
             try:
                 fn(work)
             except NegotiationError as e:
                 raise NegotiationFailure("; ".join(e.reasons), 409) from None
-            self._commit(s, work)
+            self._commit(work)
             summary = self.summary(row)
         self._after_commit(work)
         return summary
@@ -706,13 +712,13 @@ class NegotiationService:
     # -- views --------------------------------------------------------------------------------------------------
     def state(self, pid: str, caller_did: str) -> tuple[int, dict[str, Any]]:
         """``GET /negotiations/<pid>``: the ContractNegotiation, or 404 for unknown or foreign processes."""
-        with self._session() as s:
-            row = find_row(s, pid, lock=False)
+        with self.node.reader_engine.connect() as conn:
+            row = find_row(conn, pid, lock=False)
         if row is None or row.counterparty != caller_did:
             return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"])
         return 200, load(row).state_message()
 
-    def summary(self, row: NegotiationRow) -> dict[str, Any]:
+    def summary(self, row: Row | NegotiationRow) -> dict[str, Any]:
         neg = load(row)
         decision = json.loads(row.decision) if row.decision else None
         if decision:
@@ -724,9 +730,9 @@ class NegotiationService:
                 "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
 
     def get(self, pid: str) -> dict[str, Any] | None:
-        with self._session() as s:
-            row = find_row(s, pid, lock=False)
-            return self.summary(row) if row else None
+        with self.node.reader_engine.connect() as conn:
+            row = find_row(conn, pid, lock=False)
+        return self.summary(row) if row else None
 
     def list(self, *, role: str | None = None, state: str | None = None, pending: bool | None = None,
              limit: int = 200) -> list[dict[str, Any]]:
@@ -745,6 +751,16 @@ class NegotiationService:
         return agreement_json(row) if row else None
 
 
+class _Outbound:
+    """An outbox row being completed (its columns as attributes)."""
+
+    def __init__(self, **values: Any):
+        self.__dict__.update(values)
+
+
+_BY_PEER = (core_select(NEGOTIATION)
+            .where(NEGOTIATION.c.role == bindparam("role"), NEGOTIATION.c.counterparty == bindparam("counterparty"),
+                   NEGOTIATION.c.peer_pid == bindparam("peer_pid")).with_for_update())
 _OUTBOX_NEGOTIATION = Statement("SELECT negotiation_id FROM negotiation_outbox WHERE id = :id")
 _LOCK_NEGOTIATION = Statement("SELECT id FROM negotiation WHERE id = :nid FOR UPDATE")
 _MARK_SENT = Statement("UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from connector.audit import append, init_log
@@ -23,14 +24,65 @@ from contracts import CN, Negotiation, NegotiationState, Role, Transition
 
 from .records import AgreementRow, NegotiationRow, OutboxRow
 
-_PENDING_OF = Statement("SELECT id FROM negotiation_outbox WHERE negotiation_id = :nid AND status = 'pending' LIMIT 1")
+__all__ = ["Work", "Row", "Send", "pid_candidates", "find_row", "row_by_id", "insert_row", "new_pid", "audit_origin",
+           "ensure_audit_log", "message_url", "NEGOTIATION", "OUTBOX", "AGREEMENT"]
 
-__all__ = ["Work", "pid_candidates", "find_row", "new_pid", "audit_origin", "ensure_audit_log", "message_url"]
+# The negotiation's transaction runs on SQLAlchemy Core, not the ORM: a message is a handful of statements, and the
+# ORM's unit of work (flushes, identity map, SQLModel attribute hooks) cost more CPU than the protocol itself.
+NEGOTIATION = NegotiationRow.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+AGREEMENT = AgreementRow.__table__  # type: ignore[attr-defined]
+_COLUMNS = tuple(c.name for c in NEGOTIATION.columns)
+_MUTABLE = ("peer_pid", "peer_address", "dataset_id", "offer_id", "state", "pending", "script", "record", "received",
+            "decision", "reason", "agreement_id", "updated_at")
+_UPDATE_ROW = NEGOTIATION.update().where(NEGOTIATION.c.id == bindparam("row_id"))
+_INSERT_ROW = NEGOTIATION.insert().returning(NEGOTIATION.c.id)
+_INSERT_SEND = OUTBOX.insert().returning(OUTBOX.c.id)
+_INSERT_AGREEMENT = AGREEMENT.insert()
+_AGREEMENT_EXISTS = core_select(AGREEMENT.c.id).where(AGREEMENT.c.id == bindparam("aid"))
+_PENDING_OF = Statement("SELECT id FROM negotiation_outbox WHERE negotiation_id = :nid AND status = 'pending' LIMIT 1")
 
 _PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
                       CN.TERMINATION: "termination"}
 _PATHS_TO_PROVIDER = {CN.REQUEST: "request", CN.ACCEPTED: "events", CN.VERIFICATION: "agreement/verification",
                       CN.TERMINATION: "termination"}
+
+
+class Row:
+    """A negotiation's row as plain attributes (the columns of ``negotiation``), read and written with Core."""
+
+    __slots__ = _COLUMNS
+
+    def __init__(self, **values: Any):
+        for name in _COLUMNS:
+            setattr(self, name, values.get(name))
+
+    @classmethod
+    def of(cls, r: Any) -> "Row":
+        return cls(**r._mapping)
+
+
+@dataclass
+class Send:
+    """A message to deliver, as it goes into ``negotiation_outbox`` (the id once inserted)."""
+
+    negotiation_id: int
+    kind: str
+    url: str
+    body: str
+    initial: bool
+    next_at: float
+    created_at: datetime
+    max_attempts: int
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {"negotiation_id": self.negotiation_id, "kind": self.kind, "url": self.url, "body": self.body,
+                "initial": self.initial, "status": "pending", "attempts": 0, "max_attempts": self.max_attempts,
+                "next_at": self.next_at, "lease_owner": self.lease_owner, "lease_until": self.lease_until,
+                "last_error": None, "created_at": self.created_at}
 
 
 def new_pid() -> str:
@@ -50,11 +102,28 @@ def pid_candidates(pid: str) -> list[str]:
     return out
 
 
-def find_row(session: Session, pid: str, *, lock: bool = True) -> NegotiationRow | None:
-    query = select(NegotiationRow).where(NegotiationRow.own_pid.in_(pid_candidates(pid)))  # type: ignore[attr-defined]
+def find_row(conn: Any, pid: str, *, lock: bool = True) -> Row | None:
+    """The negotiation whose own pid is ``pid`` (row-locked until commit unless ``lock`` is false)."""
+    query = core_select(NEGOTIATION).where(NEGOTIATION.c.own_pid.in_(pid_candidates(pid)))
     if lock:
         query = query.with_for_update()
-    return session.exec(query).first()
+    r = conn.execute(query).first()
+    return Row.of(r) if r is not None else None
+
+
+def row_by_id(conn: Any, negotiation_id: int, *, lock: bool = True) -> Row | None:
+    query = core_select(NEGOTIATION).where(NEGOTIATION.c.id == negotiation_id)
+    if lock:
+        query = query.with_for_update()
+    r = conn.execute(query).first()
+    return Row.of(r) if r is not None else None
+
+
+def insert_row(conn: Any, row: Row) -> int:
+    """Insert a new negotiation; its id is set on ``row`` and returned (IntegrityError on a duplicate peer pid)."""
+    values = {name: getattr(row, name) for name in _COLUMNS if name != "id"}
+    row.id = conn.execute(_INSERT_ROW, values).scalar_one()
+    return row.id
 
 
 def message_url(neg: Negotiation, kind: CN, initial: bool) -> str:
@@ -86,11 +155,11 @@ class Work:
     """One transaction on one negotiation: what changed, what to send, what to record."""
 
     node: Any
-    session: Session
-    row: NegotiationRow
+    conn: Any            # a Core Connection inside the transaction
+    row: Row
     neg: Negotiation
     now: datetime
-    sends: list[OutboxRow] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
     delivered_ids: list[int] = field(default_factory=list)
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # audit entries, appended last
 
@@ -118,11 +187,11 @@ class Work:
         self.entries.append(("negotiation.state_changed", body))
         if t.outbound:
             initial = t.old_state is None
-            self.sends.append(OutboxRow(negotiation_id=self.row.id or 0, kind=t.kind.value,
-                                        url=message_url(self.neg, t.kind, initial),
-                                        body=json.dumps(t.message, separators=(",", ":")), initial=initial,
-                                        next_at=self.node.clock.now(), created_at=self.now,
-                                        max_attempts=self.max_attempts))
+            self.sends.append(Send(negotiation_id=self.row.id or 0, kind=t.kind.value,
+                                   url=message_url(self.neg, t.kind, initial),
+                                   body=json.dumps(t.message, separators=(",", ":")), initial=initial,
+                                   next_at=self.node.clock.now(), created_at=self.now,
+                                   max_attempts=self.max_attempts))
         if t.new_state is NegotiationState.TERMINATED:
             self.row.reason = process.get("reason") or self.row.reason
 
@@ -139,18 +208,17 @@ class Work:
         self.entries.append(("policy.decision", body))
         self.row.decision = json.dumps(decision, ensure_ascii=False, default=str)
 
-    def finalize_agreement(self) -> AgreementRow:
+    def finalize_agreement(self) -> None:
         """Keep the agreement once the negotiation is FINALIZED (both sides), with its audit entry."""
         a = self.neg.agreement
         assert a is not None
-        existing = self.session.get(AgreementRow, a.id)
-        if existing is not None:
-            return existing
-        row = AgreementRow(id=a.id, negotiation_id=self.row.id or 0, role=self.neg.role.value, provider=a.assigner,
-                           consumer=a.assignee, dataset_id=a.target, offer_id=self.row.offer_id,
-                           policy=json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False),
-                           signed_at=a.timestamp, finalized_at=self.now, revoked=False)
-        self.session.add(row)
+        if self.conn.execute(_AGREEMENT_EXISTS, {"aid": a.id}).first() is not None:
+            return
+        self.conn.execute(_INSERT_AGREEMENT, {
+            "id": a.id, "negotiation_id": self.row.id or 0, "role": self.neg.role.value, "provider": a.assigner,
+            "consumer": a.assignee, "dataset_id": a.target, "offer_id": self.row.offer_id,
+            "policy": json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False), "signed_at": a.timestamp,
+            "finalized_at": self.now, "revoked": False, "revoked_at": None, "revoked_reason": None})
         self.row.agreement_id = a.id
         import hashlib
         policy_json = a.to_json()
@@ -163,7 +231,6 @@ class Work:
                           "policy_sha256": hashlib.sha256(json.dumps(policy_json, sort_keys=True).encode())
                           .hexdigest()},
             "dataset": {"id": a.target[:2048]}}))
-        return row
 
     # -- writing ------------------------------------------------------------------------------------------------
     def save(self) -> None:
@@ -181,23 +248,21 @@ class Work:
             self.finalize_agreement()
         if neg.state.value in ("FINALIZED", "TERMINATED"):
             row.pending = None
-        self.session.add(row)
-        self.session.flush()
+        self.conn.execute(_UPDATE_ROW, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}})
         if self.sends:
-            busy = _PENDING_OF.first(self.session.connection(), {"nid": row.id})
+            busy = _PENDING_OF.first(self.conn, {"nid": row.id})
             first = self.sends[0]
             if busy is None:   # nothing earlier in flight: the first new row is ours to deliver right away
                 first.lease_owner = self.node_owner
                 first.lease_until = self.node.clock.now() + LEASE_SECONDS
             for out in self.sends:
                 out.negotiation_id = row.id or 0
-                self.session.add(out)
-            self.session.flush()
+                out.id = self.conn.execute(_INSERT_SEND, out.values()).scalar_one()
             if busy is None:
                 self.delivered_ids.append(first.id or 0)
         # the log's head row is locked from the first append to the commit: append last, keep that window short
         for kind, body in self.entries:
-            append(self.session, kind, body, self.now)
+            append(self.conn, kind, body, self.now)
         self.entries.clear()
 
     node_owner: str = ""
@@ -207,7 +272,7 @@ class Work:
 LEASE_SECONDS = 60.0
 
 
-def load(row: NegotiationRow) -> Negotiation:
+def load(row: Row | NegotiationRow) -> Negotiation:
     return Negotiation.from_dict(json.loads(row.record))
 
 
