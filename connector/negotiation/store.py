@@ -102,20 +102,20 @@ def pid_candidates(pid: str) -> list[str]:
     return out
 
 
+_BY_PID = core_select(NEGOTIATION).where(NEGOTIATION.c.own_pid.in_(bindparam("pids", expanding=True)))
+_BY_PID_LOCKED = _BY_PID.with_for_update()
+_BY_ID = core_select(NEGOTIATION).where(NEGOTIATION.c.id == bindparam("nid"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+
+
 def find_row(conn: Any, pid: str, *, lock: bool = True) -> Row | None:
     """The negotiation whose own pid is ``pid`` (row-locked until commit unless ``lock`` is false)."""
-    query = core_select(NEGOTIATION).where(NEGOTIATION.c.own_pid.in_(pid_candidates(pid)))
-    if lock:
-        query = query.with_for_update()
-    r = conn.execute(query).first()
+    r = conn.execute(_BY_PID_LOCKED if lock else _BY_PID, {"pids": pid_candidates(pid)}).first()
     return Row.of(r) if r is not None else None
 
 
 def row_by_id(conn: Any, negotiation_id: int, *, lock: bool = True) -> Row | None:
-    query = core_select(NEGOTIATION).where(NEGOTIATION.c.id == negotiation_id)
-    if lock:
-        query = query.with_for_update()
-    r = conn.execute(query).first()
+    r = conn.execute(_BY_ID_LOCKED if lock else _BY_ID, {"nid": negotiation_id}).first()
     return Row.of(r) if r is not None else None
 
 

@@ -37,7 +37,7 @@ def test_initial_request_creates_requested_and_replies_201_body():
 
 def test_repeated_initial_request_is_a_duplicate():
     neg, request, _ = provider_side()
-    before = neg.to_dict()
+    before = copy.deepcopy(neg.to_dict())   # to_dict is shallow: snapshot it
     again = neg.receive(copy.deepcopy(dict(reversed(list(request.items())))))  # key order does not matter
     assert again.duplicate and again.reply["state"] == "REQUESTED" and neg.to_dict() == before
 
@@ -218,7 +218,7 @@ def test_random_sequences_stay_in_the_spec(steps, start):
         neg = consumer_side()
     for kind, sender, variant in steps:
         message = any_message(kind, variant)
-        before = neg.to_dict()
+        before = copy.deepcopy(neg.to_dict())   # to_dict is shallow: snapshot it
         old = neg.state
         try:
             if sender is neg.role:
