@@ -1,16 +1,23 @@
-"""The node's catalogue: rebuilt from its persisted publications, cached per process, refreshed on change.
+"""The node's catalogue: built from its persisted publications, cached per process, brought up to date on change.
 
-Publications are rows of ``dataset_version``; replaying them through ``catalog.publish`` gives the same catalogue in
-every worker. A worker checks the newest row id on each use (one indexed query) and rebuilds only when it moved.
+Publications are rows of ``dataset_version``; replaying them in id order through ``catalog.publish`` gives the same
+catalogue in every worker. A worker checks the newest row id on each use (one indexed query). When it moved from R
+to R', only rows R+1..R' are applied to the cached catalogue: ``publish`` is a pure function of the catalogue and
+the row, so applying the new rows to the catalogue of rows 1..R is the same fold as a replay of 1..R'. The worker
+replays everything instead when it has nothing cached (or built it from no row: the catalogue's creation date is
+the first row's), when the ``[catalog]`` section changed, or when a row at or below R appeared since (a transaction
+that committed after a later one; counted with one indexed query).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from catalog import (Catalogue, CatalogView, Dataset, DcatApExport, MetadataError, Requester, catalogue_from_mapping,
@@ -21,6 +28,8 @@ from connector.store.raw import Statement
 from connector.node import Node
 
 __all__ = ["CatalogService", "MetadataError", "requester_of"]
+
+log = logging.getLogger(__name__)
 
 
 def requester_of(caller: Any, at: Any = None, decisions: list[Any] | None = None) -> Requester | None:
@@ -42,11 +51,15 @@ _NEWEST = Statement("SELECT max(id) FROM dataset_version")
 class CatalogService:
     def __init__(self, node: Node):
         self.node = node
-        self._lock = threading.Lock()
-        self._rev: int | None = -1
+        self._lock = threading.Lock()  # the cached state below
+        self._refreshing = threading.Lock()  # one refresh at a time: the others wait for it rather than redo it
+        self._rev: int | None = -1  # the newest row the cached catalogue holds (None: built from no row)
+        self._applied = 0  # how many rows it was built from
+        self._section: str | None = None  # the [catalog] section it was built with
         self._catalogue: Catalogue | None = None
         self._view: CatalogView | None = None
         self._export: DcatApExport | None = None
+        self.full_rebuilds = 0  # replays of every row since this service started (the others were incremental)
 
     def _revision(self) -> int | None:
         """The newest publication row: read on every catalogue use, so without queueing behind the node's writers."""
@@ -56,23 +69,41 @@ class CatalogService:
 
     def _rebuild(self, rows: list[DatasetVersion]) -> Catalogue:
         created = rows[0].published_at if rows else datetime(2026, 1, 1, tzinfo=timezone.utc)
-        cat = catalogue_from_mapping(catalogue_section(self.node.config), created)
-        for row in rows:
-            cat = publish(cat, json.loads(row.mapping), now=_aware(row.published_at),
-                          identifier=row.identifier).catalogue
-        return cat
+        return _apply(catalogue_from_mapping(catalogue_section(self.node.config), created), rows)
 
     def catalogue(self) -> Catalogue:
         rev = self._revision()
         with self._lock:
             if rev == self._rev and self._catalogue is not None:
                 return self._catalogue
-        with self.node.session() as s:
-            rows = list(s.exec(select(DatasetVersion).order_by(DatasetVersion.id)).all())
-        cat = self._rebuild(rows)
-        with self._lock:
-            self._catalogue, self._view, self._rev, self._export = cat, CatalogView(cat), rev, None
+        with self._refreshing:
+            with self._lock:
+                cat, built, applied, section = self._catalogue, self._rev, self._applied, self._section
+            if cat is not None and built == rev:  # brought up to date while this thread waited
+                return cat
+            cat, built, applied, section = self._refresh(cat, built, applied, section)
+            with self._lock:
+                self._catalogue, self._view, self._export = cat, CatalogView(cat), None
+                self._rev, self._applied, self._section = built, applied, section
         return cat
+
+    def _refresh(self, cat: Catalogue | None, built: int | None, applied: int,
+                 section: str | None) -> tuple[Catalogue, int | None, int, str]:
+        """The catalogue with every row, from the cached one when it can be extended; and its row, count, section."""
+        current = json.dumps(catalogue_section(self.node.config), sort_keys=True, default=str)
+        with self.node.session() as s:
+            if cat is not None and built is not None and built > 0 and applied > 0 and section == current:
+                known = s.exec(select(func.count()).select_from(DatasetVersion)
+                               .where(DatasetVersion.id <= built)).one()  # type: ignore[arg-type]
+                if known == applied:
+                    rows = list(s.exec(select(DatasetVersion).where(DatasetVersion.id > built)  # type: ignore[arg-type]
+                                       .order_by(DatasetVersion.id)).all())
+                    return _apply(cat, rows), (rows[-1].id if rows else built), applied + len(rows), section
+                log.warning("catalogue: %d publication rows up to id %d, %d applied; replaying all", known, built,
+                            applied)
+            rows = list(s.exec(select(DatasetVersion).order_by(DatasetVersion.id)).all())
+        self.full_rebuilds += 1
+        return self._rebuild(rows), (rows[-1].id if rows else None), len(rows), current
 
     @property
     def revision(self) -> int:
@@ -143,6 +174,13 @@ class CatalogService:
             if own:
                 s.close()
         return result.dataset, True
+
+
+def _apply(cat: Catalogue, rows: list[DatasetVersion]) -> Catalogue:
+    """``cat`` with ``rows`` published in order, as each was recorded (its mapping, time and identifier)."""
+    for row in rows:
+        cat = publish(cat, json.loads(row.mapping), now=_aware(row.published_at), identifier=row.identifier).catalogue
+    return cat
 
 
 def _aware(t: datetime) -> datetime:
