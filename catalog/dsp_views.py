@@ -243,9 +243,14 @@ class _Fragments:
 
 
 class CatalogView:
-    """The DSP view of one catalogue, serialised once; build a new view when the catalogue changes."""
+    """The DSP view of one catalogue, serialised once; build a new view when the catalogue changes.
 
-    def __init__(self, catalogue: Catalogue):
+    ``previous``: the view of an earlier state of the same catalogue, whose serialised datasets are reused where the
+    dataset object is the same (catalogues are immutable, so an unchanged dataset is the very same object), so a new
+    publication costs one dataset's serialisation, not the whole catalogue's.
+    """
+
+    def __init__(self, catalogue: Catalogue, previous: "CatalogView | None" = None):
         self.catalogue = catalogue
         cat = catalogue
         head: dict[str, Any] = {"@context": CATALOG_CONTEXT, "@id": cat.iri, "@type": "Catalog",
@@ -259,7 +264,11 @@ class CatalogView:
         self._head = dumps(head)[:-1].encode("utf-8")
         self._context = dumps(CATALOG_CONTEXT).encode("utf-8")
         self._order = sorted(cat.datasets)
-        self._fragments = {ident: self._fragment(cat.datasets[ident]) for ident in self._order}
+        reuse = previous is not None and previous.catalogue.participant_id == cat.participant_id
+        before = previous.catalogue.datasets if previous is not None and reuse else {}
+        self._fragments = {ident: previous._fragments[ident]  # type: ignore[union-attr]
+                           if before.get(ident) is cat.datasets[ident] else self._fragment(cat.datasets[ident])
+                           for ident in self._order}
 
     def _fragment(self, dataset: Dataset) -> _Fragments:
         node = dataset_node(dataset, self.catalogue)

@@ -78,12 +78,14 @@ class CatalogService:
                 return self._catalogue
         with self._refreshing:
             with self._lock:
-                cat, built, applied, section = self._catalogue, self._rev, self._applied, self._section
+                cat, view, built, applied, section = (self._catalogue, self._view, self._rev, self._applied,
+                                                      self._section)
             if cat is not None and built == rev:  # brought up to date while this thread waited
                 return cat
             cat, built, applied, section = self._refresh(cat, built, applied, section)
+            view = CatalogView(cat, previous=view)  # serialises only the datasets that changed
             with self._lock:
-                self._catalogue, self._view, self._export = cat, CatalogView(cat), None
+                self._catalogue, self._view, self._export = cat, view, None
                 self._rev, self._applied, self._section = built, applied, section
         return cat
 

@@ -176,3 +176,20 @@ def test_x02_catalog_expands_offline_to_dcat_and_odrl_terms(campsite):
     assert "http://purl.org/dc/terms/title" in text and "http://xmlns.com/foaf/0.1/name" in text
     assert "http://www.w3.org/ns/odrl/2/purpose" in text and "http://www.w3.org/ns/dcat#endpointURL" in text
     assert "example.org/base" not in text
+
+
+def test_a_view_built_on_the_previous_one_equals_a_fresh_view() -> None:
+    """Only the datasets that changed are serialised again; the bodies are those of a view built from scratch."""
+    from datetime import datetime, timezone
+    from catalog import publish
+    now = datetime(2025, 7, 1, tzinfo=timezone.utc)
+    cat = synthetic_catalogue(20, now)
+    before = CatalogView(cat)
+    ident = sorted(cat.datasets)[3]
+    changed = publish(cat, replace(cat.datasets[ident], title={"fr": "Révisé", "en": "Revised"}), now=now).catalogue
+    after, fresh = CatalogView(changed, previous=before), CatalogView(changed)
+    assert after.catalog_page().body == fresh.catalog_page().body != before.catalog_page().body
+    assert after.dataset_body(ident) == fresh.dataset_body(ident)
+    assert after._fragments[ident] is not before._fragments[ident]
+    kept = sorted(cat.datasets)[4]
+    assert after._fragments[kept] is before._fragments[kept]
