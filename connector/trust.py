@@ -74,8 +74,8 @@ class _DbReplayStore:
         self.node = node
 
     def insert(self, iss: str, jti: str, expires_at: int) -> bool:
-        with self.node.relaxed_engine.begin() as conn:
-            return _INSERT_JTI.count(conn, {"iss": iss, "jti": jti, "expires_at": int(expires_at)}) == 1
+        return _INSERT_JTI.autocommit(self.node.relaxed_engine,
+                                      {"iss": iss, "jti": jti, "expires_at": int(expires_at)}) == 1
 
 
 class _DeferredReplay:

@@ -10,7 +10,9 @@ evaluated at every pull. A policy holding a constraint the evaluator cannot judg
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -70,28 +72,51 @@ def negotiation_view(offer: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def decide(requested: Mapping[str, Any], offered: Mapping[str, Any], *, dataset_id: str, party: str,
-           claims: Mapping[str, Any], now: datetime) -> NegotiationDecision:
-    """Match ``requested`` (the consumer's offer) against ``offered`` (ours, from the catalogue), then evaluate."""
-    try:
-        full = parse_policy(dict(offered))
-    except PolicyParseError as exc:
-        return NegotiationDecision(False, [f"our offer cannot be read: {exc}"], "POLICY_UNJUDGEABLE")
-    problems = match_offer(full, dict(requested), dataset_id=dataset_id)
-    if problems:
-        return NegotiationDecision(False, problems, "OFFER_MISMATCH")
-    broken = list(full.compiled.broken)
-    if broken:
-        return NegotiationDecision(False, [f"the offer holds a constraint that cannot be judged: {b}"
-                                           for b in broken], "POLICY_UNJUDGEABLE")
+@dataclass(frozen=True)
+class _Prepared:
+    """Our offer parsed and compiled once: the full policy (to match requests against), what cannot be judged, and
+    the negotiation view with the actions it grants."""
+
+    full: Any
+    broken: tuple[str, ...]
+    view: dict[str, Any]
+    policy: Any
+    actions: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _prepare(offered_json: str) -> _Prepared:
+    offered = json.loads(offered_json)
+    full = parse_policy(offered)
+    broken = tuple(str(b) for b in full.compiled.broken)
     view = negotiation_view(offered)
-    if not view.get("permission"):
-        return NegotiationDecision(False, ["the offer grants no permission"], "POLICY_DENIED")
+    policy = parse_policy(view) if view.get("permission") and not broken else None
     # the agreement grants what the offer's permissions name: ``use``, or a narrower action such as ``aggregate``
     # (compute-to-data offers); the participant qualifies if some granted action is permitted to it
-    policy = parse_policy(view)
-    actions = ["use"] + sorted({str(r.get("action")) for r in view.get("permission") or []
-                                if isinstance(r.get("action"), str)} - {"use"})
+    actions = ("use",) + tuple(sorted({str(r.get("action")) for r in view.get("permission") or []
+                                       if isinstance(r.get("action"), str)} - {"use"}))
+    return _Prepared(full, broken, view, policy, actions)
+
+
+def decide(requested: Mapping[str, Any], offered: Mapping[str, Any], *, dataset_id: str, party: str,
+           claims: Mapping[str, Any], now: datetime) -> NegotiationDecision:
+    """Match ``requested`` (the consumer's offer) against ``offered`` (ours, from the catalogue), then evaluate.
+
+    Our offer is parsed and compiled once per distinct offer (it changes only when the catalogue does); what
+    depends on the request, the party and the time is evaluated every time."""
+    try:
+        prepared = _prepare(json.dumps(offered, sort_keys=True, separators=(",", ":"), default=str))
+    except PolicyParseError as exc:
+        return NegotiationDecision(False, [f"our offer cannot be read: {exc}"], "POLICY_UNJUDGEABLE")
+    problems = match_offer(prepared.full, dict(requested), dataset_id=dataset_id)
+    if problems:
+        return NegotiationDecision(False, problems, "OFFER_MISMATCH")
+    if prepared.broken:
+        return NegotiationDecision(False, [f"the offer holds a constraint that cannot be judged: {b}"
+                                           for b in prepared.broken], "POLICY_UNJUDGEABLE")
+    if prepared.policy is None:
+        return NegotiationDecision(False, ["the offer grants no permission"], "POLICY_DENIED")
+    policy, actions = prepared.policy, prepared.actions
     for action in actions:
         decision = evaluate(policy, Request(party=party, action=action, target=None, claims=dict(claims)),
                             World(now=now, agreement_start=now))

@@ -61,7 +61,11 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: 
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
     if relaxed:
-        @event.listens_for(engine, "begin")
-        def _async_commit(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        # for the whole session of each connection: it also covers statements run on the driver's connection
+        # outside SQLAlchemy's transactions (``Statement.autocommit``)
+        @event.listens_for(engine, "connect")
+        def _async_commit(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET synchronous_commit TO OFF")
+            dbapi_conn.commit()
     return engine

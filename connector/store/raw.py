@@ -44,6 +44,27 @@ class Statement:
         cur.execute(self.render(style), params or {})
         return cur
 
+    def autocommit(self, engine: Any, params: Mapping[str, Any] | None = None) -> int:
+        """Run alone in its own transaction on a pooled DB-API connection of ``engine``, without SQLAlchemy's
+        transaction machinery; rows changed. For a single idempotent write on the hot path (the replay guard)."""
+        dialect = engine.dialect
+        style = "named" if dialect.name == "sqlite" else dialect.paramstyle
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                cur.execute(self.render(style), params or {})
+                count = cur.rowcount
+            finally:
+                cur.close()
+            raw.commit()   # sqlite3 in autocommit mode (isolation_level None): the statement has committed already
+            return count
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+
     def all(self, conn: Any, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         cur = self.run(conn, params)
         try:
