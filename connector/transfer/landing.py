@@ -1,5 +1,7 @@
 """What the hub does once a file has landed: a campsite bookings snapshot (with a capacity table landed
-beside it) goes to the barometer service (``hub.service.on_snapshot_landed``)."""
+beside it) goes to the barometer service (``hub.service.on_snapshot_landed``); an input of the sustainable-tourism
+indicators (energy, employment, arrivals, trips) goes to ``hub.sustainable.landing.on_input_landed``, which starts
+a computation off the pull's thread once every input has landed."""
 
 from __future__ import annotations
 
@@ -40,13 +42,26 @@ def _latest(node: Any, kind: str) -> Path | None:
     return None
 
 
+def _sustainable(node: Any, path: Path) -> dict[str, Any] | None:
+    from hub.sustainable.landing import input_kind, on_input_landed
+    kind = input_kind(path)
+    if kind is None:
+        return None
+    try:
+        return on_input_landed(node, path, kind)
+    except Exception as e:  # noqa: BLE001 - the landing stands; the failure is reported
+        log.warning("sustainable recompute not started: %s", e)
+        return {"sustainable": f"failed: {e}"}
+
+
 def after_landing(node: Any, path: Path) -> dict[str, Any] | None:
-    """On the hub: recompute the barometer when a bookings snapshot (or its capacity table) lands."""
+    """On the hub: recompute the barometer when a bookings snapshot (or its capacity table) lands, and the
+    sustainable-tourism indicators when their last missing input (or a new one) lands."""
     if not getattr(node, "is_authority", False):
         return None
     kind = kind_of(path)
     if kind is None:
-        return None
+        return _sustainable(node, path)
     bookings = path if kind == "bookings" else _latest(node, "bookings")
     capacity = path if kind == "capacity" else _latest(node, "capacity")
     if bookings is None or capacity is None:

@@ -10,19 +10,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from hub.sustainable.catalogue import INDICATORS, PILLARS, TABLES, Indicator, indicator_json
+from hub.sustainable.catalogue import INDICATORS, PILLARS, REQUIRED, TABLES, Indicator, indicator_json
 
 if TYPE_CHECKING:
-    from hub.sustainable.compute import (ENERGY_SPEC, REQUIRED, compute_raw, compute_sustainable,  # noqa: F401
-                                         snapshot_of)
+    from hub.sustainable.compute import ENERGY_SPEC, compute_raw, compute_sustainable, snapshot_of  # noqa: F401
     from hub.sustainable.inputs import INPUT_SCHEMAS, InputRefused, check_inputs  # noqa: F401
+    from hub.sustainable.landing import input_kind, on_input_landed, recomputer  # noqa: F401
     from hub.sustainable.service import SustainableService  # noqa: F401
 
-_LAZY = {"ENERGY_SPEC": "compute", "REQUIRED": "compute", "compute_raw": "compute",
-         "compute_sustainable": "compute", "snapshot_of": "compute", "INPUT_SCHEMAS": "inputs",
-         "InputRefused": "inputs", "check_inputs": "inputs", "SustainableService": "service"}
+_LAZY = {"ENERGY_SPEC": "compute", "compute_raw": "compute", "compute_sustainable": "compute",
+         "snapshot_of": "compute", "INPUT_SCHEMAS": "inputs", "InputRefused": "inputs", "check_inputs": "inputs",
+         "SustainableService": "service", "input_kind": "landing", "on_input_landed": "landing",
+         "recomputer": "landing"}
 
-__all__ = ["INDICATORS", "PILLARS", "TABLES", "Indicator", "indicator_json", *_LAZY]
+__all__ = ["INDICATORS", "PILLARS", "REQUIRED", "TABLES", "Indicator", "indicator_json", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["Indicator", "INDICATORS", "PILLARS", "TABLES", "indicator_json"]
+__all__ = ["Indicator", "INDICATORS", "PILLARS", "TABLES", "REQUIRED", "indicator_json"]
+
+#: the columns each input of ``compute_sustainable`` must have; the hub also tells a landed input's kind by them
+REQUIRED = {
+    "energy": ("month", "establishment_pid", "dep_code", "ecolabel", "energy_kwh", "water_m3", "nights"),
+    "employment": ("quarter_start", "dep_code", "jobs_accommodation_food", "jobs_total"),
+    "arrivals": ("month", "reg_code", "country_code", "arrivals", "nights"),
+    "trips": ("month", "reg_code", "transport_mode", "trips", "distance_km", "nights"),
+}
 
 PILLARS = {"economique": "Économique", "social": "Social", "environnemental": "Environnemental"}
 TABLES = ("energy", "arrivals", "employment", "transport", "seasonality", "intensity")

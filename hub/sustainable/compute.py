@@ -24,18 +24,12 @@ import pyarrow.compute as pc
 from hub.disclosure import GEO, Rules, TableSpec, protect
 from hub.indicators.engine import InputError, connect, scratch_dir
 from hub.sustainable import expressions as ex
-from hub.sustainable.catalogue import TABLES
+from hub.sustainable.catalogue import REQUIRED, TABLES
 from policies import territory
 
 __all__ = ["compute_sustainable", "compute_raw", "ENERGY_SPEC", "REQUIRED", "emission_factors", "population_table",
            "Inputs", "check_kinds", "protect_tables", "snapshot_of", "snapshot_id"]
 
-REQUIRED = {
-    "energy": ("month", "establishment_pid", "dep_code", "ecolabel", "energy_kwh", "water_m3", "nights"),
-    "employment": ("quarter_start", "dep_code", "jobs_accommodation_food", "jobs_total"),
-    "arrivals": ("month", "reg_code", "country_code", "arrivals", "nights"),
-    "trips": ("month", "reg_code", "transport_mode", "trips", "distance_km", "nights"),
-}
 _KEYS = ("period_type", "period_start", "geo_level", "geo_code")
 
 ENERGY_SPEC = TableSpec(

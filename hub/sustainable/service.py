@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ from hub.sustainable.compute import check_kinds, compute_sustainable, snapshot_i
 from hub.sustainable.inputs import check_inputs
 from policies import territory
 
-__all__ = ["SustainableService", "regional_slice", "dataset_id", "offer_id", "slice_metadata", "KIND", "run_json"]
+__all__ = ["SustainableService", "Claim", "regional_slice", "dataset_id", "offer_id", "slice_metadata", "KIND",
+           "run_json"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,17 @@ def slice_metadata(node: Any, region: str, run: dict[str, Any]) -> dict[str, Any
     }
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A recorded run and whether the caller holds it (then it computes it), with the files it rests on."""
+
+    run: BarometerRun
+    claimed: bool
+    paths: dict[str, Path]
+    snapshot: str
+    base_year: int | None
+
+
 class SustainableService:
     """One per node process; ``republish``: publish each région's slice after a run that became current;
     ``check``: check the inputs against their declared schemas before computing (the hub always does)."""
@@ -133,6 +146,14 @@ class SustainableService:
     def land(self, inputs: dict[str, str | Path], base_year: int | None = None) -> tuple[BarometerRun, bool]:
         """As :meth:`compute`, returning the recorded run and whether this call computed it (False: these files
         were computed before, or are being computed by another worker)."""
+        claim = self.claim(inputs, base_year)
+        if not claim.claimed:
+            return claim.run, False
+        return self.run_claimed(claim), True
+
+    def claim(self, inputs: dict[str, str | Path], base_year: int | None = None) -> "Claim":
+        """Fingerprint the files and record the run: the first caller with these files (and engine, base year) holds
+        it and computes it with :meth:`run_claimed`; the others get the run as recorded (``claimed`` False)."""
         check_kinds(inputs)
         files = {}
         for kind, path in sorted(inputs.items()):
@@ -146,9 +167,13 @@ class SustainableService:
                                          "inputs": {k: v["sha256"] for k, v in files.items()}},
                                         sort_keys=True).encode()).hexdigest()
         run, claimed = claim_run(self.node, KIND, key, recorded, self.engine)
-        if not claimed:
-            return run, False
-        return self._compute(run, {k: Path(v["path"]) for k, v in files.items()}, snap, base_year), True
+        return Claim(run, claimed, {k: Path(v["path"]) for k, v in files.items()}, snap, base_year)
+
+    def run_claimed(self, claim: "Claim") -> BarometerRun:
+        """Check, compute, store, record and re-publish a run this process claimed; raises as :meth:`compute`."""
+        if not claim.claimed:
+            raise ValueError(f"run {claim.run.id} is held by another caller")
+        return self._compute(claim.run, claim.paths, claim.snapshot, claim.base_year)
 
     def _compute(self, run: BarometerRun, inputs: dict[str, Path], snap: str, base_year: int | None) -> BarometerRun:
         assert run.id is not None
