@@ -1,17 +1,47 @@
-"""Overlap I/O with validation: the CSV reader and the Parquet writer release the GIL, so a reading thread and a
-writing thread keep both cores busy while the main thread validates and pseudonymises."""
+"""Threads for the pipeline: Arrow's CSV parser, its compute kernels and the Parquet writer release the GIL, so
+blocks are parsed and checked by a pool of threads (``ordered_map``) and written by another (``BackgroundWriter``)
+while the main thread pseudonymises them in file order."""
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["prefetch", "BackgroundWriter"]
+__all__ = ["prefetch", "ordered_map", "BackgroundWriter", "WORKERS"]
+
+WORKERS = max(2, min(4, os.cpu_count() or 2))  # threads that parse and check blocks
 
 T = TypeVar("T")
+R = TypeVar("R")
 _END = object()
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = WORKERS, ahead: int | None = None) -> Iterator[R]:
+    """``fn(item)`` for each item in a pool of ``workers`` threads, results in the order of ``items``.
+
+    At most ``ahead`` items (default ``workers + 1``) are submitted and not yet yielded, which bounds memory; the
+    items are taken from ``items`` in the calling thread. An exception in ``fn`` is raised here, at its item's turn.
+    When the consumer stops early, items not started are cancelled and running ones are waited for.
+    """
+    ahead = ahead or workers + 1
+    pending: deque[Future[R]] = deque()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="ingest-check")
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True)
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:

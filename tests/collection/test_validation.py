@@ -38,6 +38,7 @@ def test_valid_file_is_published_with_pseudonyms(kit, tmp_path, dirs):
 # (rule, row index in good_rows, column, change)
 CASES = [
     ("type", 1, "stay_date", {"stay_date": "2026-07-32"}),
+    ("type", 0, "booking_date", {"booking_date": "2026-02-30"}),  # not rolled over to 2026-03-02
     ("type", 2, "nights", {"nights": "three"}),
     ("type", 5, "residential", {"residential": "yes"}),
     ("required", 0, "country_code", {"country_code": ""}),
