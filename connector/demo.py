@@ -267,8 +267,9 @@ class DemoSpace:
 
     def pull_sustainable(self, agreed: list[dict[str, Any]]) -> dict[str, Path] | None:
         """The hub pulls, under its agreements, each dataset of the three sustainable-tourism providers (Parquet,
-        verified and landed once) and schedules the pull weekly; returns input kind → landed file, or None when an
-        agreement is missing (the caller then computes from the published files and says so)."""
+        verified and landed once) and schedules the pull weekly; the landing of the last one starts the computation
+        on the hub (``hub.sustainable.landing``). Returns input kind → landed file, or None when an agreement is
+        missing (the caller then computes from the published files and says so)."""
         from hub.sustainable.demo import PROVIDERS
         hub = self.nodes["hub"]
         wanted = {ident: kind for datasets in PROVIDERS.values() for ident, kind in datasets}
@@ -285,22 +286,45 @@ class DemoSpace:
             inputs[wanted[ident]] = Path(landed["path"])
         return inputs if len(inputs) == len(wanted) else None
 
+    def landed_run(self, inputs: dict[str, Path], timeout: float = 300.0) -> dict[str, Any] | None:
+        """The hub's run on exactly these files once it has ended — failed, or done with its slices re-published
+        (recorded just after ``done``) — or None when the hub has no run on them. The landing of the last file
+        started it."""
+        hub = self.nodes["hub"]
+        paths = {k: str(Path(v).resolve()) for k, v in inputs.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = hub.api(self.client, "GET", "/api/tourisme-durable/runs")["runs"]
+            run = next((r for r in runs if {k: v.get("path") for k, v in r["inputs"].items()} == paths), None)
+            ended = run is not None and (run["status"] == "failed" or (run["status"] == "done"
+                                                                        and run["published"] is not None))
+            if run is None or ended or time.monotonic() > deadline:
+                return run
+            time.sleep(0.1)  # the demo watches real processes over HTTP; there is no clock to advance
+
     def sustainable(self, inputs: dict[str, Path] | None = None) -> dict[str, Any]:
-        """The hub computes the sustainable-tourism indicators (hub/sustainable) from ``inputs`` (input kind → file,
-        e.g. the files it pulled under its agreements), stores them and re-publishes each région's slice. Without
-        ``inputs``, from the files the three providers published (generated, labelled synthetic; read from their
-        directories on this machine, not transferred); ``source`` in the result says which."""
+        """The sustainable-tourism indicators (hub/sustainable) on the hub: with ``inputs`` (input kind → file the
+        hub pulled under its agreements), the run their landing started, once it has ended; computed, stored, each
+        région's slice re-published. Without ``inputs``, or when their landing started none, the hub computes on
+        request (``POST /api/tourisme-durable/calculs``), then from the files the three providers published
+        (generated, labelled synthetic; read from their directories on this machine, not transferred) when no
+        ``inputs`` were given; ``source`` in the result says which, ``started`` by what."""
         from hub.sustainable.demo import PROVIDERS, generate_provider
         hub = self.nodes["hub"]
-        source = "pulled"
+        if inputs is not None:
+            run = self.landed_run(inputs)
+            if run is not None:
+                return {"run": run["id"], "status": run["status"], "seconds": run["seconds"] or 0.0,
+                        "published": run["published"] or ({"error": run["error"]} if run["error"] else None),
+                        "source": "pulled", "started": "landing"}
+        source = "pulled" if inputs is not None else "published"
         if inputs is None:
-            source = "published"
             inputs = {}
             for name in PROVIDERS:
                 inputs.update(generate_provider(name, self.nodes[name].directory / "demo-data" / "tourisme-durable"))
         run = hub.api(self.client, "POST", "/api/tourisme-durable/calculs",
                       {k: str(v) for k, v in inputs.items()}, timeout=300)
-        return {**run, "source": source}
+        return {**run, "source": source, "started": "request"}
 
     def transfer_datasets(self, region: str = "occitanie", timeout: float = 60.0) -> dict[str, Any]:
         """The hub pulls the campsite federation's bookings under its statistical agreement (full rows, Parquet) and
@@ -475,7 +499,8 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         durable = space.sustainable(space.pull_sustainable(agreed))
         origin = ("files pulled under its agreements" if durable["source"] == "pulled" else
                   "the files the providers published (read from their directories, not transferred)")
-        echo(f"tourisme durable: run {durable['run']} on {origin}, synthetic, in "
+        started = "started by their landing" if durable["started"] == "landing" else "computed on request"
+        echo(f"tourisme durable: run {durable['run']} on {origin} ({started}), synthetic, in "
              f"{durable['seconds']:.1f} s; {len([k for k in (durable.get('published') or {}) if k != 'error'])} "
              f"régions' indicators re-published; {space.nodes['hub'].url}/tourisme-durable")
         ok = ok and "error" not in (durable.get("published") or {"error": "none"})

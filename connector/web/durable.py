@@ -79,8 +79,9 @@ def runs():  # type: ignore[no-untyped-def]
 def compute():  # type: ignore[no-untyped-def]
     """``{"energy": path, "employment": path, "arrivals": path, "trips": path, "base_year": 2024?}`` (paths on
     the hub): check against the declared schemas, compute, store, record, re-publish. 201 with the new run's
-    manifest, 200 when these files were computed before, 202 while another worker computes them, 422 (with the
-    file, row and column) when an input is missing or does not conform."""
+    manifest, 200 when these files were computed before, 202 while another worker computes them (or the hub's
+    recompute thread, started by their landing: ``hub.sustainable.landing``), 422 (with the file, row and column)
+    when an input is missing or does not conform."""
     if (denied := _guard(allow_cookie=False)) is not None:
         return denied
     from hub.indicators import InputError

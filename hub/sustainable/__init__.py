@@ -1,6 +1,6 @@
 """Sustainable-tourism indicators on three pillars (tourism.md §3): ibis expressions on DuckDB or Spark,
 disclosure control on establishment-level sources, declared input schemas checked by the hub, a service that
-records every run, and regional re-publication.
+records every run, recomputation when the providers' files land at the hub, and regional re-publication.
 
 The computing names load on first use, so that the CLI (``hub.sustainable.cli``) starts without the analytics stack.
 """

@@ -207,7 +207,11 @@ class SustainableService:
         self._cache = (directory.name, tables)
         log.info("sustainable run %s: snapshot %s computed in %.2f s", run.id, snap, t2 - t1)
         if self.republish and self.current_id() == run.id:
-            manifest["published"] = self.publish(directory, manifest)
+            try:
+                manifest["published"] = self.publish(directory, manifest)
+            except Exception as e:  # noqa: BLE001 - the run stands; its record says the publication failed
+                log.warning("sustainable run %s: re-publication failed: %s", run.id, e)
+                manifest["published"] = {"error": f"{type(e).__name__}: {e}"}
             (directory / "run.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
                                                 encoding="utf-8")
             run = finish_run(self.node, run.id, published=manifest["published"])

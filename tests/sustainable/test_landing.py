@@ -14,7 +14,7 @@ import pytest
 
 from connector.clock import FixedClock
 from connector.publishing import publish_dataset
-from connector.testing import LiveNode, LiveSpace
+from connector.testing import LiveSpace
 from hub.sustainable.landing import input_kind, recomputer
 from hub.sustainable.service import SustainableService
 
