@@ -4,7 +4,11 @@
    ``POST /dsp/2025-1/catalog/request`` with full token + membership verification: median latency of sequential
    requests (each with a fresh self-issued token), for the default page (100 datasets) and the whole catalogue in one
    page, against the unauthenticated ``GET /.well-known/dspace-version`` on the same server (baseline).
-2. The hub crawls N nodes × 100 datasets: every node is a real node (own keys, database, DID document, membership
+2. A node with N publication rows already recorded (D datasets × V versions: a weekly dataset for years, regional
+   slices re-published) takes one new publication: time until its catalogue (and DSP view) holds it, for the worker
+   that holds the previous catalogue (applies the new row) against a full replay of every row (what each worker did
+   on every publication before), both measured here on the same rows.
+3. The hub crawls N nodes × 100 datasets: every node is a real node (own keys, database, DID document, membership
    credential) served over loopback HTTP (in-process threaded servers, all in this process), the crawler sends a
    fresh token per request, each node verifies it and the hub's membership, and the hub parses and stores every
    catalogue; then a re-crawl of the unchanged catalogues (not parsed again).
@@ -153,6 +157,50 @@ def serve_bench(root: Path, n_datasets: int, n_requests: int) -> dict[str, Any]:
         space.stop()
 
 
+def publication_bench(root: Path, n_datasets: int, n_versions: int, repeat: int) -> dict[str, Any]:
+    from connector.catalog_service import CatalogService
+    from connector.clock import SystemClock
+    from connector.config import load_config
+    from connector.init_node import init_node
+    from connector.node import Node
+    node = Node(load_config(init_node(root / "node", name="node", role="hub", port=1, roles=["national_hub"])),
+                SystemClock())
+    now = datetime.now(timezone.utc)
+    version = {}
+
+    def record(count: int, start: int) -> None:
+        with node.session() as s:
+            for k in range(start, start + count):
+                i = k % n_datasets
+                version[i] = version.get(i, 0) + 1
+                m = mapping(0, i)
+                m["title"] = {"fr": m["title"]["fr"] + f" v{version[i]}", "en": m["title"]["en"]}
+                s.add(DatasetVersion(identifier=f"ds-0-{i:05d}", version=version[i], mapping=json.dumps(m),
+                                     published_at=now))
+            s.commit()
+    t0 = time.perf_counter()
+    record(n_datasets * n_versions, 0)
+    fill_s = time.perf_counter() - t0
+    warm = CatalogService(node)
+    warm.catalogue()
+    rebuilds = warm.full_rebuilds
+    incremental, replay = [], []
+    for r in range(repeat):
+        record(1, n_datasets * n_versions + r)
+        t0 = time.perf_counter()
+        cat = warm.catalogue()
+        incremental.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        again = CatalogService(node).catalogue()
+        replay.append((time.perf_counter() - t0) * 1000)
+        assert again == cat
+    assert warm.full_rebuilds == rebuilds  # every new row was applied, never replayed
+    node.engine.dispose()
+    return {"datasets": n_datasets, "rows_before": n_datasets * n_versions, "repeat": repeat,
+            "fill_s": round(fill_s, 2), "incremental_median_ms": round(statistics.median(incremental), 2),
+            "full_replay_median_ms": round(statistics.median(replay), 1)}
+
+
 def crawl_bench(root: Path, n_nodes: int, per_node: int) -> dict[str, Any]:
     from connector.federation import FederatedCatalogue
     space = LiveSpace(root)
@@ -210,11 +258,15 @@ def main() -> None:
         print(f"catalog/request under gunicorn, {serve['datasets']} datasets: page of 100 median "
               f"{serve['catalog_page100_median_ms']} ms, whole catalogue ({serve['catalog_full_bytes']} bytes) "
               f"{serve['catalog_full_median_ms']} ms; baseline dspace-version {serve['baseline_version_median_ms']} ms")
+        pub = publication_bench(root / "publication", 50, 40 if not args.quick else 10, 7 if not args.quick else 5)
+        print(f"one new publication with {pub['rows_before']} rows already recorded ({pub['datasets']} datasets): "
+              f"catalogue up to date in {pub['incremental_median_ms']} ms (new row applied) against "
+              f"{pub['full_replay_median_ms']} ms (every row replayed), median of {pub['repeat']}")
         crawl = crawl_bench(root / "crawl", 100 if not args.quick else 15, 100)
         print(f"crawl of {crawl['nodes']} nodes × {crawl['datasets_per_node']} datasets: {crawl['crawl_first_s']} s "
               f"(first contact), {crawl['crawl_all_changed_warm_s']} s (every catalogue changed, trust caches warm), "
               f"(unchanged re-crawl {crawl['crawl_unchanged_s']} s; setup {crawl['setup_s']} s)")
-        print(json.dumps({"serve": serve, "crawl": crawl, "quick": args.quick}), flush=True)
+        print(json.dumps({"serve": serve, "publication": pub, "crawl": crawl, "quick": args.quick}), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     import os
