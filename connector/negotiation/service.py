@@ -40,7 +40,7 @@ from contracts.conformance import CONSUMER_NEGOTIATION, PROVIDER_NEGOTIATION, sc
 from contracts.negotiation_messages import negotiation_error
 
 from .decide import decide
-from connector.store.raw import Statement
+from connector.store import GroupCommit, Statement
 
 from .failpoints import failpoint
 from .outbox import RETRYABLE, Sender
@@ -121,6 +121,7 @@ class NegotiationService:
         self._handoff: dict[int, tuple[str, str, str, str, bool, int]] = {}
         from connector.store import is_sqlite
         self._turns = threading.RLock() if is_sqlite(node.config.database_url) else None
+        self._group = GroupCommit(lambda: self.node.engine, grouped=is_sqlite(node.config.database_url))
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # a forked worker (gunicorn) resumes the outbox at once, even before its first request
@@ -147,19 +148,10 @@ class NegotiationService:
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        """One transaction on a Core connection (committed when the block ends normally, rolled back on an
-        exception); on SQLite, this process's threads take turns first (see ``_session``)."""
-        with self._turns_held(), self.node.engine.begin() as conn:
+        """One logical transaction on a Core connection, committed durably when the block ends (rolled back alone
+        on an exception). Concurrent ones share physical commits (``connector.store.GroupCommit``)."""
+        with self._group.transaction() as conn:
             yield conn
-
-    @contextmanager
-    def _turns_held(self) -> Iterator[None]:
-        """On SQLite, this process's threads take turns for the write lock (see ``_session``)."""
-        if self._turns is None:
-            yield
-            return
-        with self._turns:
-            yield
 
     def _ensure_audit(self) -> None:
         if self._audit_ready != os.getpid():
@@ -169,6 +161,7 @@ class NegotiationService:
     def _work(self, conn: Any, row: Row, neg: Negotiation) -> Work:
         w = Work(self.node, conn, row, neg, self.node.clock.utcnow())
         w.node_owner = self.sender.owner
+        w.at_commit = self._group.at_commit
         w.max_attempts = self.settings["max_attempts"]
         return w
 
@@ -537,7 +530,7 @@ class NegotiationService:
         """A delivered message that changes nothing else: mark it sent, pass the turn to the next row (if any).
 
         The most frequent transaction of a negotiation, so it runs as three small statements on the driver."""
-        with self._turns_held(), self.node.engine.begin() as conn:
+        with self._tx() as conn:
             if negotiation_id is None:
                 found = _OUTBOX_NEGOTIATION.first(conn, {"id": row_id})
                 if found is None:

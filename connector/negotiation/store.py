@@ -261,12 +261,22 @@ class Work:
             if busy is None:
                 self.delivered_ids.append(first.id or 0)
         # the log's head row is locked from the first append to the commit: append last, keep that window short
-        for kind, body in self.entries:
-            append(self.conn, kind, body, self.now)
+        # (in a group commit, the group's leader appends every member's entries just before COMMIT)
+        entries, now = list(self.entries), self.now
         self.entries.clear()
+        if self.at_commit is not None:
+            self.at_commit(lambda conn: _append_all(conn, entries, now))
+        else:
+            _append_all(self.conn, entries, now)
 
     node_owner: str = ""
     max_attempts: int = 7
+    at_commit: Any = None   # GroupCommit.at_commit when the transaction is a group member
+
+
+def _append_all(conn: Any, entries: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+    for kind, body in entries:
+        append(conn, kind, body, now)
 
 
 LEASE_SECONDS = 60.0

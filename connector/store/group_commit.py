@@ -1,0 +1,188 @@
+"""Group commit: short write transactions of one process share physical transactions, one COMMIT for several.
+
+A protocol message is a few small statements, but its commit waits for the disk (SQLite: an fsync of the WAL;
+PostgreSQL: a WAL flush) while holding the write lock (SQLite's database lock; the audit log's head row). Run one
+at a time, commits cap a node at a few hundred changes per second whatever the CPU. Here each logical transaction
+runs under its own SAVEPOINT on the process's shared connection; when it ends, it either commits the whole group
+(nobody else is waiting, or the group is full) or hands the connection to the next thread and waits for that
+group's COMMIT. Every member returns only once its changes are durable, a member that fails is rolled back to its
+savepoint alone, and a failed COMMIT fails every member of the group. Execution order is commit order, so the
+result is that of running the members one after another.
+
+Work that takes a lock every writer needs (the audit log's head row) is deferred with :meth:`GroupCommit.at_commit`
+and run by the group's leader just before COMMIT, in member order: the group then takes that lock last and holds it
+only through the commit, as a lone transaction would.
+
+Grouping is for SQLite, where one lock covers the whole database. On PostgreSQL a group's row locks would be held
+until its COMMIT while members of another process's group wait for them and hold their own: groups of several
+processes would wait on each other. There each transaction stands alone (``grouped=False``: same interface, its
+own connection, deferred work run just before its own COMMIT), and the server's own group commit joins the WAL
+flushes of concurrent commits.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+__all__ = ["GroupCommit", "GroupCommitError"]
+
+
+class GroupCommitError(RuntimeError):
+    """The shared COMMIT failed: this member's changes are not in the database."""
+
+
+class GroupCommit:
+    """One per process and engine. ``transaction()`` yields a Core Connection inside the member's savepoint."""
+
+    def __init__(self, engine: Callable[[], Any], *, max_group: int = 16, grouped: bool = True):
+        self._engine = engine
+        self._max_group = max_group
+        self._grouped = grouped
+        self._cond = threading.Condition()
+        self._busy = False        # a thread is using the shared connection
+        self._waiting = 0         # threads waiting for their turn
+        self._conn: Any = None    # the shared connection, inside a transaction while a group is open
+        self._outer: Any = None   # that transaction
+        self._members = 0         # members that ran in the open group
+        self._generation = 0      # the open group's number
+        self._outcome: dict[int, BaseException | None] = {}   # closed groups → None (committed) or the error
+        self._deferred: list[Callable[[Any], None]] = []        # run by the leader before COMMIT, in order
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self.groups = 0           # committed groups, and members in them (figures for benchmarks)
+        self.members = 0
+
+    def _after_fork(self) -> None:
+        # a forked worker must not share the parent's connection (nor its half-open group)
+        if self._pid != os.getpid():
+            self.__init__(self._engine, max_group=self._max_group, grouped=self._grouped)  # type: ignore[misc]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A logical transaction: committed (durably) when the block ends, rolled back alone if it raises."""
+        self._after_fork()
+        if getattr(self._local, "inside", False):
+            raise RuntimeError("group commit transactions do not nest")
+        if not self._grouped:
+            with self._alone() as conn:
+                yield conn
+            return
+        with self._cond:
+            self._waiting += 1
+            while self._busy:
+                self._cond.wait()
+            self._waiting -= 1
+            self._busy = True
+            generation = self._generation
+        self._local.inside = True
+        self._local.deferred = []
+        failure: BaseException | None = None
+        try:
+            if self._outer is None:
+                self._conn = self._engine().connect()
+                self._outer = self._conn.begin()
+            savepoint = self._conn.begin_nested()
+            try:
+                yield self._conn
+            except BaseException as exc:
+                failure = exc
+                if savepoint.is_active:
+                    savepoint.rollback()
+            else:
+                savepoint.commit()
+                self._deferred.extend(self._local.deferred)
+        except BaseException as exc:   # the savepoint itself failed: the connection is suspect, end the group
+            failure = failure or exc
+            self._close_group(exc)
+            self._local.inside = False
+            raise
+        finally:
+            self._local.inside = False
+        self._finish(generation)
+        if failure is not None:
+            raise failure
+
+    @contextmanager
+    def _alone(self) -> Iterator[Any]:
+        self._local.inside = True
+        self._local.deferred = []
+        try:
+            with self._engine().begin() as conn:
+                yield conn
+                for fn in self._local.deferred:
+                    fn(conn)
+        finally:
+            self._local.inside = False
+        with self._cond:
+            self.groups += 1
+            self.members += 1
+
+    def at_commit(self, fn: Callable[[Any], None]) -> None:
+        """Run ``fn(connection)`` just before the group commits (dropped if this member rolls back)."""
+        if not getattr(self._local, "inside", False):
+            raise RuntimeError("at_commit outside a group commit transaction")
+        self._local.deferred.append(fn)
+
+    def _finish(self, generation: int) -> None:
+        with self._cond:
+            if self._outer is not None and self._generation == generation:
+                self._members += 1
+                lead = self._waiting == 0 or self._members >= self._max_group
+            else:
+                lead = False     # the group was closed under us (a failed savepoint): its outcome is recorded
+            if not lead and self._outer is not None and self._generation == generation:
+                self._busy = False          # let the next member run in this group; its leader commits for us
+                self._cond.notify_all()
+                while generation not in self._outcome:
+                    self._cond.wait()
+                error = self._outcome[generation]
+                if error is not None:
+                    raise GroupCommitError(f"the shared commit failed: {error}") from error
+                return
+        if lead:
+            error: BaseException | None = None
+            try:
+                for fn in self._deferred:
+                    fn(self._conn)
+                self._outer.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported to every member of the group
+                error = exc
+            self._close_group(error)
+            if error is not None:
+                raise GroupCommitError(f"the shared commit failed: {error}") from error
+            return
+        with self._cond:
+            error = self._outcome.get(generation)
+        if error is not None:
+            raise GroupCommitError(f"the shared commit failed: {error}") from error
+
+    def _close_group(self, error: BaseException | None) -> None:
+        """End the open group (committed, or failed with ``error``) and let the next thread open a new one."""
+        conn, outer = self._conn, self._outer
+        if error is not None and outer is not None:
+            try:
+                if outer.is_active:
+                    outer.rollback()
+            except Exception:  # noqa: BLE001 - the connection is discarded below anyway
+                pass
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+        with self._cond:
+            if error is None:
+                self.groups += 1
+                self.members += self._members
+            self._outcome[self._generation] = error
+            for old in [g for g in self._outcome if g < self._generation - 64]:
+                del self._outcome[old]
+            self._generation += 1
+            self._conn = self._outer = None
+            self._deferred = []
+            self._members = 0
+            self._busy = False
+            self._cond.notify_all()

@@ -1,0 +1,171 @@
+"""Group commit: members of one group share a COMMIT, each is durable when it returns, a failing member is rolled
+back alone, a failed COMMIT fails every member; the same interface holds for lone transactions."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from connector.store import GroupCommit, GroupCommitError, make_engine
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    with eng.begin() as c:
+        c.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
+    yield eng
+    eng.dispose()
+
+
+def _rows(engine) -> list[tuple[int, str]]:
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(text("SELECT id, who FROM item ORDER BY id"))]
+
+
+def _wait_for_waiters(group: GroupCommit, n: int) -> None:
+    """Block until ``n`` threads queue for the shared connection (a condition, not a timer)."""
+    with group._cond:
+        assert group._cond.wait_for(lambda: group._waiting >= n, timeout=30)
+
+
+def test_concurrent_members_share_one_commit(engine):
+    group = GroupCommit(lambda: engine)
+    inside = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with group.transaction() as conn:
+            conn.execute(text("INSERT INTO item VALUES (1, 'first')"))
+            inside.set()
+            release.wait(30)   # hold the connection until the others queue behind
+
+    def member(i: int) -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (:i, 'member')"), {"i": i})
+            assert (i, "member") in _rows(engine), "a member returns only once its row is committed"
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    t0 = threading.Thread(target=first)
+    t0.start()
+    assert inside.wait(30)
+    others = [threading.Thread(target=member, args=(i,)) for i in range(2, 6)]
+    for t in others:
+        t.start()
+    _wait_for_waiters(group, 4)
+    release.set()
+    for t in [t0, *others]:
+        t.join(30)
+    assert not errors
+    assert [r[0] for r in _rows(engine)] == [1, 2, 3, 4, 5]
+    assert group.members == 5 and group.groups < 5   # several members shared a commit
+
+
+def test_a_failing_member_is_rolled_back_alone(engine):
+    group = GroupCommit(lambda: engine)
+    inside, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        with group.transaction() as conn:
+            conn.execute(text("INSERT INTO item VALUES (1, 'kept')"))
+            inside.set()
+            release.wait(30)
+
+    def failing() -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (2, 'dropped')"))
+                raise ValueError("refused")
+        except ValueError as e:
+            outcome["failing"] = e
+
+    def duplicate() -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (1, 'twin')"))   # primary key taken in this group
+        except Exception as e:  # noqa: BLE001 - the driver's IntegrityError
+            outcome["duplicate"] = e
+
+    def last() -> None:
+        with group.transaction() as conn:
+            conn.execute(text("INSERT INTO item VALUES (3, 'kept')"))
+
+    t0 = threading.Thread(target=first)
+    t0.start()
+    assert inside.wait(30)
+    rest = [threading.Thread(target=f) for f in (failing, duplicate, last)]
+    for t in rest:
+        t.start()
+    _wait_for_waiters(group, 3)
+    release.set()
+    for t in [t0, *rest]:
+        t.join(30)
+    assert isinstance(outcome["failing"], ValueError)
+    assert "duplicate" in outcome and not isinstance(outcome["duplicate"], GroupCommitError)
+    assert _rows(engine) == [(1, "kept"), (3, "kept")]
+
+
+def test_a_failed_commit_fails_every_member_and_keeps_nothing(engine):
+    group = GroupCommit(lambda: engine)
+    inside, release = threading.Event(), threading.Event()
+    results: dict[int, BaseException | None] = {}
+
+    def boom(_conn) -> None:
+        raise RuntimeError("disk full")
+
+    def member(i: int, hold: bool = False) -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (:i, 'x')"), {"i": i})
+                if i == 2:
+                    group.at_commit(boom)
+                if hold:
+                    inside.set()
+                    release.wait(30)
+            results[i] = None
+        except BaseException as e:  # noqa: BLE001
+            results[i] = e
+
+    t0 = threading.Thread(target=member, args=(1, True))
+    t0.start()
+    assert inside.wait(30)
+    rest = [threading.Thread(target=member, args=(i,)) for i in (2, 3)]
+    for t in rest:
+        t.start()
+    _wait_for_waiters(group, 2)
+    release.set()
+    for t in [t0, *rest]:
+        t.join(30)
+    assert all(isinstance(results[i], GroupCommitError) for i in (1, 2, 3)), results
+    assert _rows(engine) == []
+    with group.transaction() as conn:      # the next group starts afresh
+        conn.execute(text("INSERT INTO item VALUES (9, 'after')"))
+    assert _rows(engine) == [(9, "after")]
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_deferred_work_runs_in_order_before_commit_and_not_for_rolled_back_members(engine, grouped):
+    group = GroupCommit(lambda: engine, grouped=grouped)
+    for i, fail in ((1, False), (2, True), (3, False)):
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (:i, 'row')"), {"i": i})
+                group.at_commit(lambda c, i=i: c.execute(text("INSERT INTO item VALUES (:j, 'deferred')"),
+                                                         {"j": 100 + i}))
+                if fail:
+                    raise KeyError("no")
+        except KeyError:
+            pass
+    assert _rows(engine) == [(1, "row"), (3, "row"), (101, "deferred"), (103, "deferred")]
+    with pytest.raises(RuntimeError):
+        group.at_commit(lambda c: None)    # outside a transaction
+    with group.transaction():
+        with pytest.raises(RuntimeError):
+            with group.transaction():
+                pass
