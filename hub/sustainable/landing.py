@@ -26,6 +26,8 @@ __all__ = ["input_kind", "latest_inputs", "on_input_landed", "Recomputer", "reco
 
 log = logging.getLogger(__name__)
 
+_KEPT = 100  # computations a recomputer remembers for wait()
+
 
 def input_kind(path: str | Path) -> str | None:
     """``energy``, ``employment``, ``arrivals``, ``trips`` or None, from a landed Parquet file's columns."""
@@ -66,7 +68,8 @@ def latest_inputs(node: Any) -> dict[str, Path]:
 class Recomputer:
     """One per node process: claims the run of each completed set of inputs, computes it on one background thread.
 
-    ``wait()`` returns once every computation started so far has ended (tests, and a CLI that must not exit first).
+    ``wait()`` returns once every computation started so far (the last hundred) has ended: tests, and a process that
+    must not exit first.
     """
 
     def __init__(self, node: Any, service: Any = None):
@@ -99,7 +102,7 @@ class Recomputer:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sustainable-recompute")
-            self._futures.append(self._executor.submit(self._compute, claim))
+            self._futures = self._futures[-(_KEPT - 1):] + [self._executor.submit(self._compute, claim)]
         log.info("sustainable run %s: %s landed, computing from %s", run.id, kind,
                  ", ".join(f"{k}={p.name}" for k, p in sorted(inputs.items())))
         return {"sustainable": f"run {run.id} started", "sustainable_run": run.id}
