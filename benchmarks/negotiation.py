@@ -140,7 +140,7 @@ class Watch:
     writers), so waiting for outcomes does not load the node with API calls. One thread polls for every negotiation
     in flight, so that waiting costs the machine little CPU beside the nodes it measures."""
 
-    POLL = 0.002
+    POLL = 0.005
 
     def __init__(self, consumer: Served):
         from connector.config import load_config

@@ -30,6 +30,14 @@ from typing import Any, Callable, Iterator
 __all__ = ["GroupCommit", "GroupCommitError"]
 
 
+def _exec(conn: Any, sql: str) -> None:
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql)
+    finally:
+        cur.close()
+
+
 class GroupCommitError(RuntimeError):
     """The shared COMMIT failed: this member's changes are not in the database."""
 
@@ -84,15 +92,17 @@ class GroupCommit:
             if self._outer is None:
                 self._conn = self._engine().connect()
                 self._outer = self._conn.begin()
-            savepoint = self._conn.begin_nested()
+            # members run strictly one after another, so one savepoint name serves them all; issued on the driver
+            # (SQLAlchemy's savepoint objects cost more than the statements of a typical member)
+            _exec(self._conn, "SAVEPOINT group_member")
             try:
                 yield self._conn
             except BaseException as exc:
                 failure = exc
-                if savepoint.is_active:
-                    savepoint.rollback()
+                _exec(self._conn, "ROLLBACK TO SAVEPOINT group_member")
+                _exec(self._conn, "RELEASE SAVEPOINT group_member")
             else:
-                savepoint.commit()
+                _exec(self._conn, "RELEASE SAVEPOINT group_member")
                 self._deferred.extend(self._local.deferred)
         except BaseException as exc:   # the savepoint itself failed: the connection is suspect, end the group
             failure = failure or exc
