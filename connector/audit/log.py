@@ -31,7 +31,7 @@ from .merkle import CompactRange, MerkleTree, leaf_hash
 from .note import NoteSigner, format_note, parse_note
 from .records import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead
 
-__all__ = ["AuditError", "LogHead", "init_log", "append", "head", "checkpoint", "maybe_checkpoint",
+__all__ = ["AuditError", "LogHead", "init_log", "append", "append_many", "head", "checkpoint", "maybe_checkpoint",
            "add_cosignature", "consistency_proof", "query", "export_bundle", "ExportSummary"]
 
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
@@ -94,8 +94,8 @@ def _raw_sql(dialect: Any) -> tuple[str, str, str, str]:
     if key not in _RAW_SQL:
         mark = (lambda n: f":{n}") if dialect.paramstyle in ("named", "qmark") else (lambda n: f"%({n})s")
         _RAW_SQL[key] = (
-            "UPDATE audit_head SET size = size + 1 WHERE id = 1 RETURNING size, last_leaf_hash, origin",
-            "UPDATE audit_head SET size = size - 1 WHERE id = 1",
+            f"UPDATE audit_head SET size = size + {mark('k')} WHERE id = 1 RETURNING size, last_leaf_hash, origin",
+            f"UPDATE audit_head SET size = size - {mark('k')} WHERE id = 1",
             f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
             f"VALUES ({', '.join(mark(c) for c in _ENTRY_COLUMNS)})",
             f"UPDATE audit_head SET last_leaf_hash = {mark('leaf')} WHERE id = 1",
@@ -111,35 +111,53 @@ def append(session: Session | Connection, kind: str, body: Mapping[str, Any], no
     Raises :class:`~connector.audit.entry.EntryError` (listing every problem) when ``body`` breaks the schema; the
     log is then left as it was.
     """
+    return append_many(session, [(kind, body)], now, event_ids=[event_id])[0]
+
+
+def append_many(session: Session | Connection, items: list[tuple[str, Mapping[str, Any]]], now: datetime | float,
+                *, event_ids: list[str | None] | None = None) -> list[int]:
+    """Append several entries at once (in order, chained), in three statements whatever their number: one change
+    of the protocol is often two or three entries (decision, state change, agreement). Their ``seq`` numbers;
+    :class:`~connector.audit.entry.EntryError` if any breaks the schema, and then none is appended."""
+    if not items:
+        return []
     ts = format_ts(now)
     # a Session (its transaction begins if needed) or a Core Connection already in a transaction
     conn = session if isinstance(session, Connection) else session.connection()
     bump, unbump, insert_entry, set_last = _raw_sql(conn.dialect)
+    k = len(items)
+    ids = event_ids or [None] * k
     cur = conn.connection.cursor()
     try:
-        cur.execute(bump)
+        cur.execute(bump, {"k": k})
         row = cur.fetchone()
         if row is None:
             raise AuditError("the audit log is not initialised: call init_log(session, origin) once")
         size, prev, origin = row
-        seq = size - 1
+        first = size - k
+        rows: list[dict[str, Any]] = []
         try:
-            entry = build_entry(seq=seq, ts=ts, origin=origin, event_id=event_id or str(uuid.uuid4()), event=kind,
-                                body=body, prev_leaf_hash=prev)
-            data = canonical(entry)
+            for i, (kind, body) in enumerate(items):
+                entry = build_entry(seq=first + i, ts=ts, origin=origin, event_id=ids[i] or str(uuid.uuid4()),
+                                    event=kind, body=body, prev_leaf_hash=prev)
+                data = canonical(entry)
+                prev = leaf_hash(data).hex()
+                counterparty = body.get("counterparty") or body.get("actor") or {}
+                rows.append({"seq": first + i, "ts": ts, "kind": kind, "entry_json": data.decode(),
+                             "leaf_hash": prev, "agreement_id": (body.get("agreement") or {}).get("id"),
+                             "participant": counterparty.get("did"),
+                             "dataset_id": (body.get("dataset") or {}).get("id")})
         except Exception:
-            cur.execute(unbump)  # we still hold the head lock: hand the number back
+            cur.execute(unbump, {"k": k})  # we still hold the head lock: hand the numbers back
             raise
-        leaf = leaf_hash(data).hex()
-        counterparty = body.get("counterparty") or body.get("actor") or {}
-        cur.execute(insert_entry, {
-            "seq": seq, "ts": ts, "kind": kind, "entry_json": data.decode(), "leaf_hash": leaf,
-            "agreement_id": (body.get("agreement") or {}).get("id"), "participant": counterparty.get("did"),
-            "dataset_id": (body.get("dataset") or {}).get("id")})
-        cur.execute(set_last, {"leaf": leaf})
+        if k == 1:
+            cur.execute(insert_entry, rows[0])
+        else:
+            cur.executemany(insert_entry, rows)
+        cur.execute(set_last, {"leaf": prev})
     finally:
         cur.close()
-    return seq
+    return [first + i for i in range(k)]
 
 
 def _frontier_of(cp_row: Any) -> CompactRange:

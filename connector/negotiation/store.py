@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from connector.audit import append, init_log
+from connector.audit import append_many, init_log
 from connector.audit.log import AuditError, head
 from connector.store.raw import Statement
 from contracts import CN, Negotiation, NegotiationState, Role, Transition
@@ -275,8 +275,7 @@ class Work:
 
 
 def _append_all(conn: Any, entries: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
-    for kind, body in entries:
-        append(conn, kind, body, now)
+    append_many(conn, list(entries), now)
 
 
 LEASE_SECONDS = 60.0

@@ -59,7 +59,9 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: 
             conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # no pre-ping: it costs a round trip on every checkout of the hot path; a connection the server dropped fails
+    # its statement once, SQLAlchemy then discards the whole pool, and the protocol's senders retry
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)
     if relaxed:
         # for the whole session of each connection: it also covers statements run on the driver's connection
         # outside SQLAlchemy's transactions (``Statement.autocommit``)

@@ -202,3 +202,43 @@ def test_export_then_verify_a_whole_log_and_a_selection(engine, signer, witness_
     assert report.ok and report.exit_code == 0 and report.entries == part.entries == 7
     unpinned = verify_bundle(whole.path)
     assert unpinned.ok and unpinned.exit_code == 2 and "KEYS_UNPINNED" in [f.code for f in unpinned.warnings]
+
+
+def test_append_many_equals_appending_one_by_one(engine, kit, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from connector.audit import append_many
+    from connector.store import make_engine
+    with Session(engine) as s:
+        assert append_many(s, [("data.pull", kit.pull_body(i)) for i in range(3)], kit.T0,
+                           event_ids=[f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]) == [0, 1, 2]
+        assert append_many(s, [], kit.T0) == []
+        s.commit()
+    other = make_engine(f"sqlite:///{tmp_path / 'one-by-one.db'}")
+    from connector.audit.records import AUDIT_TABLES
+    from sqlmodel import SQLModel
+    SQLModel.metadata.create_all(other, tables=AUDIT_TABLES)
+    with Session(other) as s:
+        init_log(s, kit.ORIGIN)
+        for i in range(3):
+            append(s, "data.pull", kit.pull_body(i), kit.T0, event_id=f"00000000-0000-4000-8000-00000000000{i}")
+        s.commit()
+    rows = []
+    for eng in (engine, other):
+        with Session(eng) as s:
+            rows.append([(r.seq, r.entry_json, r.leaf_hash) for r in
+                         s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()])
+            h = head(s)
+            rows[-1].append((h.size, h.last_leaf_hash))
+    assert rows[0] == rows[1]
+    other.dispose()
+
+
+def test_append_many_with_one_bad_body_appends_none(engine, kit) -> None:  # type: ignore[no-untyped-def]
+    from connector.audit import append_many
+    bad = {"actor": {"did": "not-a-did"}}
+    with Session(engine) as s:
+        with pytest.raises(EntryError):
+            append_many(s, [("data.pull", kit.pull_body(0)), ("data.pull", bad)], kit.T0)
+        s.commit()
+    assert _seqs(engine) == []
+    with Session(engine) as s:
+        assert head(s).size == 0
