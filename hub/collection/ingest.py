@@ -28,14 +28,14 @@ from hub.collection.pseudonymise import Pseudonymiser
 from hub.collection.readers import CsvChunk, CsvChunks, CsvParser, check_columns, number_bad_lines, parquet_batches, \
     xlsx_batches
 from hub.collection.report import Report
-from hub.collection.threads import WORKERS, BackgroundWriter, ordered_map
+from hub.collection import threads
+from hub.collection.threads import BackgroundWriter, Relay, ordered_map
 from hub.collection.validate import Checked, Validator
 from hub.schemas import TableSchema, load_schema
 
 __all__ = ["IngestResult", "ingest", "ROW_GROUP_ROWS"]
 
 ROW_GROUP_ROWS = 1 << 20
-HMAC_WORKER_BYTES = 64 << 20  # from this input size the HMACs run in a second process (hub/collection/hmac_worker.py)
 
 
 @dataclass
@@ -87,6 +87,22 @@ class IngestResult:
                 "report": self.report.to_dict()}
 
 
+def _few_pseudonyms_unified(table: pa.Table, schema: TableSchema) -> pa.Table:
+    """A row group's identifier columns with few distinct values (under one per 16 rows: campsites, not
+    bookings) get one dictionary for the whole row group, so that the Parquet writer keeps them dictionary-encoded
+    instead of turning each batch's dictionary back into strings."""
+    for f in schema.fields:
+        col = table.column(f.name)
+        if f.pseudonymise and col.num_chunks > 1 and sum(len(c.dictionary) for c in col.chunks) * 16 < len(col):
+            i = table.schema.get_field_index(f.name)
+            table = table.set_column(i, table.schema.field(i), col.unify_dictionaries())
+    return table
+
+
+def _unified(col: pa.ChunkedArray) -> bool:
+    return col.num_chunks <= 1 or all(c.dictionary.equals(col.chunks[0].dictionary) for c in col.chunks[1:])
+
+
 def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
@@ -95,9 +111,21 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, validator
             write: Callable[[pa.RecordBatch], None]) -> str | None:
     """Run the batches of ``path`` through the validator; returns the input sha256 if it was computed on the way.
 
-    Batches are parsed and checked by a pool of threads (``ordered_map``) and accepted in file order here, where
-    identifiers are pseudonymised; valid output batches go to ``write`` (the writer thread).
+    A pool of threads (``ordered_map``) parses each block, checks it and hashes its new identifiers (against the
+    distinct identifiers of the block before, handed over by a ``Relay``); this thread accepts the blocks in file
+    order (row numbers, pseudonyms, keys, report) and hands valid output batches to ``write`` (the writer thread).
     """
+    relay = Relay()
+
+    def check(k: int, batch: pa.RecordBatch, typed: bool) -> Checked:
+        checked = None
+        try:
+            checked = validator.check(batch, typed)
+        finally:
+            relay.put(k, checked)  # the next block is hashed against this one's identifiers
+        validator.hash_identifiers(checked, relay.take(k - 1) if k else None)
+        return checked
+
     def accept(checked: Checked) -> None:
         if validator.rows + checked.rows > limits.max_rows:
             raise Refused("rows", f"the file has more than {limits.max_rows} rows")
@@ -109,31 +137,42 @@ def _stream(path: Path, fmt: str, schema: TableSchema, limits: Limits, validator
         if fmt == "xlsx":
             inspect_xlsx(path, limits)
         batches = xlsx_batches(path, schema, limits) if fmt == "xlsx" else parquet_batches(path, schema, limits)
-        with closing(ordered_map(lambda bt: validator.check(*bt), batches)) as checked_batches:
-            for checked in checked_batches:
-                accept(checked)
+        with closing(ordered_map(lambda kb: check(kb[0], *kb[1]), enumerate(batches))) as checked_batches:
+            try:
+                for checked in checked_batches:
+                    accept(checked)
+            finally:
+                relay.close()  # before the pool is shut down: no task waits for a block that will not come
         return None
     line, _bom = check_text_head(path)
     delim = _delimiter(line)
     header = [h.strip().strip('"').lstrip("\ufeff") for h in line.split(delim)]
     check_columns(header, schema, limits)
     parser = CsvParser(schema, header, delim)
-    ahead = WORKERS + 1
+    ahead = threads.WORKERS + 1
     chunks = CsvChunks(path, limits.csv_block_bytes, buffers=ahead + 1)
 
-    def work(chunk: CsvChunk) -> tuple[Checked, list[tuple[str, str]], int]:
+    def work(item: tuple[int, CsvChunk]) -> tuple[Checked, list[tuple[str, str]], int]:
+        k, chunk = item
         size = chunk.end - chunk.start
-        batch, typed, bad = parser.chunk(chunk)
-        return validator.check(batch, typed), bad, size
+        try:
+            batch, typed, bad = parser.chunk(chunk)
+        except BaseException:
+            relay.put(k, None)
+            raise
+        return check(k, batch, typed), bad, size
 
     malformed: list[tuple[str, str]] = []
     try:
-        with closing(ordered_map(work, chunks, ahead=ahead)) as checked_chunks:
-            for checked, bad, size in checked_chunks:
-                if not validator.rows and checked.rows:  # room for every row's key, from the first block's density
-                    validator.reserve_keys(int(path.stat().st_size / size * checked.rows * 1.02) + 1024)
-                malformed += bad
-                accept(checked)
+        with closing(ordered_map(work, enumerate(chunks), workers=threads.WORKERS, ahead=ahead)) as checked_chunks:
+            try:
+                for checked, bad, size in checked_chunks:
+                    if not validator.rows and checked.rows:  # room for every row's key, from the first block
+                        validator.reserve_keys(int(path.stat().st_size / size * checked.rows * 1.02) + 1024)
+                    malformed += bad
+                    accept(checked)
+            finally:
+                relay.close()  # before the pool is shut down: no task waits for a block that will not come
         sha256 = chunks.hexdigest()
     finally:
         chunks.close()
@@ -147,8 +186,7 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
            quarantine_dir: str | os.PathLike, key: bytes, key_version: str | int, *,
            original_name: str | None = None, limits: Limits | None = None,
            now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-           compression: str = "zstd", row_group_rows: int = ROW_GROUP_ROWS,
-           hmac_worker: bool | None = None) -> IngestResult:
+           compression: str = "zstd", row_group_rows: int = ROW_GROUP_ROWS) -> IngestResult:
     """Validate, pseudonymise and land one file as Parquet, or quarantine it with its report (see module doc).
 
     ``original_name`` is the client's file name (upload, drop folder); it is checked and kept as metadata only.
@@ -178,14 +216,17 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
                 return
         if not pending:
             return
-        table = pa.Table.from_batches(pending)
+        table = _few_pseudonyms_unified(pa.Table.from_batches(pending), schema)
         pending.clear()
         if state["writer"] is None:
-            # store_schema=False: readers see plain strings, not the dictionary types used while writing
-            # dictionary pages for coded columns only (dates and counts compress better plain); min/max
-            # statistics on dates and numbers only, which queries filter on by range (on the text columns they
-            # cost a quarter of the writing time and skip no row group: each holds every code)
-            coded = [f.name for f in schema.fields if pa.types.is_dictionary(table.schema.field(f.name).type)]
+            # store_schema=False: readers see plain strings, not the dictionary types used while writing.
+            # Dictionary pages for the coded columns (one dictionary, the schema's list) and for identifiers with
+            # few distinct values per row group (campsites); the others are written plain (a booking's rows come
+            # together, so zstd finds the repeats). Min/max statistics on dates and numbers only, which queries
+            # filter on by range (on the text columns they cost a quarter of the writing time and skip no row
+            # group: each holds every code).
+            coded = [f.name for f in schema.fields if pa.types.is_dictionary(table.schema.field(f.name).type)
+                     and (not f.pseudonymise or _unified(table.column(f.name)))]
             stats = [f.name for f in schema.fields if f.type in ("date", "integer", "number")]
             state["writer"] = pq.ParquetWriter(tmp, table.schema, compression=compression, store_schema=False,
                                                compression_level=1 if compression == "zstd" else None,
@@ -208,8 +249,6 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         try:
             check_file_name(name)
             result.input_bytes = check_size(path, limits)
-            if hmac_worker or (hmac_worker is None and result.input_bytes >= HMAC_WORKER_BYTES):
-                ps.start_worker()
             result.format = sniff_format(path)
             validator = Validator(schema, ps, report)
             input_sha = _stream(path, result.format, schema, limits, validator, write)
@@ -237,7 +276,6 @@ def ingest(path: str | os.PathLike, schema: str | TableSchema, out_dir: str | os
         else:
             result.quarantine_path = _quarantine(path, result, quarantine_dir, now())
     finally:
-        ps.close()
         try:
             drain()
         finally:

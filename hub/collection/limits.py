@@ -29,7 +29,7 @@ class Limits:
     xlsx_max_ratio: int = 100
     xlsx_ratio_floor: int = 1024**2  # entries smaller than this are not ratio-checked
     xlsx_max_rows: int = 1_048_576
-    csv_block_bytes: int = 4 * 1024**2
+    csv_block_bytes: int = 8 * 1024**2  # CSV blocks parsed and checked side by side (see docs/collection.md §3)
 
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]")

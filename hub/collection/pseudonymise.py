@@ -7,23 +7,27 @@ the old pseudonyms, even if a key were reused). Values are stripped of surroundi
 The HMAC is RFC 2104 over SHA-256 with the inner and outer states precomputed once (tested against ``hmac``):
 it is the hot loop of ingestion and the precomputed form costs half of ``hmac.digest`` per value. Which values are
 hashed, and when, is decided per block of rows (see ``_Namespace``).
+
+A block goes through three steps: ``prepare_identifiers`` (its distinct values), ``Pseudonymiser.hash_block`` (the
+HMACs of the values the previous block did not have) and ``Pseudonymiser.assemble`` (every value's pseudonym, in
+file order). The first two need no state and run in the threads that check blocks, side by side.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+import threading
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Pseudonymiser", "KeyError_", "MIN_KEY_BYTES", "prepare_identifiers"]
+__all__ = ["Pseudonymiser", "KeyError_", "MIN_KEY_BYTES", "Hashed", "prepare_identifiers"]
 
 MIN_KEY_BYTES = 32
 _MAC_SLICE = 4096
-WORKER_MIN_VALUES = 512  # fewer new values than this in a block are hashed in-process (a round trip costs more)
 _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
 _VERSION = re.compile(r"^[0-9]{1,6}$")
 
@@ -60,6 +64,18 @@ def _b32_rows(digests: np.ndarray) -> np.ndarray:
     return _B32[out]
 
 
+@dataclass
+class Hashed:
+    """The HMAC step of one block: which distinct values the previous block had (``pos``, -1 if not) and the
+    pseudonym bytes and 64-bit ids of the others (``new``, positions in the block's distinct values)."""
+
+    previous: pa.Array | None
+    pos: np.ndarray
+    new: np.ndarray
+    rows: np.ndarray
+    ids: np.ndarray
+
+
 class _Namespace:
     """Pseudonyms of one namespace, computed per block of rows for the block's distinct values.
 
@@ -71,10 +87,9 @@ class _Namespace:
     distinct values.
     """
 
-    def __init__(self, prefix: bytes, inner, outer, message_prefix: bytes = b"") -> None:
+    def __init__(self, prefix: bytes, inner, outer) -> None:
         self.prefix = prefix
-        self.message_prefix = message_prefix  # what the inner hash starts with (namespace ␟ version ␟)
-        self.inner, self.outer = inner, outer
+        self.inner, self.outer = inner, outer  # SHA-256 states after the padded key (and namespace ␟ version ␟)
         self.width = len(prefix) + 26
         self.prev_values: pa.Array | None = None
         self.prev_rows = np.empty((0, self.width), dtype=np.uint8)
@@ -107,51 +122,48 @@ class _Namespace:
             flat[32 * i: 32 * i + len(part)] = np.frombuffer(part, dtype=np.uint8)
         return out
 
-    def lookup(self, uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """(pseudonym bytes, 64-bit id) of each distinct value of a block (string array without nulls)."""
-        return self.finish(self.begin(uniques))
+    def hash_block(self, uniques: pa.Array, previous: pa.Array | None) -> Hashed:
+        """HMACs of the distinct values of a block that ``previous`` (the block before's) does not hold. Reads no
+        state that changes, so blocks are hashed side by side in any thread."""
+        k = len(uniques)
+        if previous is not None and len(previous):
+            pos = pc.index_in(uniques, value_set=previous).fill_null(-1).to_numpy(zero_copy_only=False)
+            new = np.flatnonzero(pos < 0)
+        else:
+            pos, new = np.full(k, -1, dtype=np.int32), np.arange(k)
+        rows = np.empty((len(new), self.width), dtype=np.uint8)
+        ids = np.empty(len(new), dtype=np.int64)
+        if len(new):
+            digests = self._mac_all(uniques if len(new) == k else uniques.take(pa.array(new)))
+            rows[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
+            rows[:, len(self.prefix):] = _b32_rows(digests)
+            ids[:] = np.ascontiguousarray(digests[:, :8]).view(np.int64).ravel()
+        return Hashed(previous, pos, new, rows, ids)
 
-    def begin(self, uniques: pa.Array, worker: Any = None) -> tuple[Any, ...]:
-        """Find which values the previous block already had; send the others to ``worker`` (if given and worth
-        it) or hash them now. ``finish`` completes the block; blocks are begun and finished in order."""
+    def assemble(self, uniques: pa.Array, hashed: Hashed) -> tuple[np.ndarray, np.ndarray]:
+        """(pseudonym bytes, 64-bit id) of each distinct value of the next block in file order: the values the
+        previous block had are copied from it, the others come from ``hashed``."""
+        if hashed.previous is not self.prev_values:  # hashed against another block than the one before: again
+            hashed = self.hash_block(uniques, self.prev_values)
         k = len(uniques)
         rows = np.empty((k, self.width), dtype=np.uint8)
         ids = np.empty(k, dtype=np.int64)
-        if self.prev_values is not None and len(self.prev_values):
-            pos = pc.index_in(uniques, value_set=self.prev_values).fill_null(-1).to_numpy(zero_copy_only=False)
-            hit = pos >= 0
-            rows[hit] = self.prev_rows[pos[hit]]
-            ids[hit] = self.prev_ids[pos[hit]]
-            new = np.flatnonzero(~hit)
-        else:
-            new = np.arange(k)
-        digests = None
-        if len(new):
-            fresh = uniques if len(new) == k else uniques.take(pa.array(new))
-            if worker is not None and worker.pending is None and len(new) >= WORKER_MIN_VALUES:
-                worker.submit(self.message_prefix, fresh)
-            else:
-                digests = self._mac_all(fresh)
-        return uniques, rows, ids, new, digests, worker
-
-    def finish(self, pending: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
-        uniques, rows, ids, new, digests, worker = pending
-        k = len(uniques)
-        if len(new):
-            if digests is None:
-                digests = worker.result()
-            part = rows[new] if len(new) != k else rows
-            part[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
-            part[:, len(self.prefix):] = _b32_rows(digests)
-            new_ids = np.ascontiguousarray(digests[:, :8]).view(np.int64).ravel()
-            if len(new) != k:
-                rows[new] = part
-            ids[new] = new_ids
-            self.new_ids.append(new_ids)
+        hit = hashed.pos >= 0
+        if hit.any():
+            rows[hit] = self.prev_rows[hashed.pos[hit]]
+            ids[hit] = self.prev_ids[hashed.pos[hit]]
+        if len(hashed.new):
+            rows[hashed.new] = hashed.rows
+            ids[hashed.new] = hashed.ids
+            self.new_ids.append(hashed.ids)
             self._ids_unique = False
-            self.hmacs += len(new)
+            self.hmacs += len(hashed.new)
         self.prev_values, self.prev_rows, self.prev_ids = uniques, rows, ids
         return rows, ids
+
+    def lookup(self, uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(pseudonym bytes, 64-bit id) of each distinct value of the next block (string array without nulls)."""
+        return self.assemble(uniques, self.hash_block(uniques, self.prev_values))
 
     def distinct_count(self) -> int:
         if not self.new_ids:
@@ -198,21 +210,21 @@ class Pseudonymiser:
         self.key_version = key_version
         block = bytes(key) if len(key) <= 64 else hashlib.sha256(key).digest()
         block = block.ljust(64, b"\0")
-        self._block = block
-        self._worker: Any = None
         self._ipad = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._opad = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self._spaces: dict[str, _Namespace] = {}
+        self._lock = threading.Lock()
 
     def _space(self, namespace: str) -> _Namespace:
-        ns = self._spaces.get(namespace)
-        if ns is None:
-            message_prefix = namespace.encode("utf-8") + b"\x1f" + self.key_version.encode() + b"\x1f"
-            inner = self._ipad.copy()
-            inner.update(message_prefix)
-            ns = _Namespace(f"{namespace[0]}{self.key_version}:".encode(), inner, self._opad.copy(), message_prefix)
-            self._spaces[namespace] = ns
-        return ns
+        with self._lock:  # blocks of one file are hashed in several threads
+            ns = self._spaces.get(namespace)
+            if ns is None:
+                message_prefix = namespace.encode("utf-8") + b"\x1f" + self.key_version.encode() + b"\x1f"
+                inner = self._ipad.copy()
+                inner.update(message_prefix)
+                ns = _Namespace(f"{namespace[0]}{self.key_version}:".encode(), inner, self._opad.copy())
+                self._spaces[namespace] = ns
+            return ns
 
     def one(self, namespace: str, value: str) -> str:
         """The pseudonym of a single value (for tests and look-ups)."""
@@ -233,34 +245,23 @@ class Pseudonymiser:
         indices, dictionary, _ = self.codes(namespace, values)
         return dictionary.take(indices)
 
-    def start_worker(self) -> None:
-        """Hash large blocks' new values in a second process from now on (see ``hmac_worker``)."""
-        if self._worker is None:
-            from hub.collection.hmac_worker import HmacWorker
-            self._worker = HmacWorker(self._block)
-
-    def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
-
     def codes(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, np.ndarray]:
-        """(per-row index into the block's distinct values, their pseudonyms, their 64-bit ids)."""
-        return self.codes_finish(self.codes_begin(namespace, values))
+        """(per-row index into the block's distinct values, their pseudonyms, their 64-bit ids) of the next block
+        in file order."""
+        return self.assemble(namespace, *prepare_identifiers(values))
 
-    def codes_begin(self, namespace: str,
-                    values: pa.Array | pa.ChunkedArray | tuple[pa.Array, pa.Array]) -> tuple[Any, ...]:
-        """First half of ``codes``: the HMACs of new values may run in the worker until ``codes_finish``.
-        ``values`` is a column or what ``prepare_identifiers`` made of it (in another thread)."""
-        indices, d = values if isinstance(values, tuple) else prepare_identifiers(values)
+    def hash_block(self, namespace: str, uniques: pa.Array, previous: pa.Array | None) -> Hashed:
+        """HMACs of the block's distinct values that ``previous`` (the distinct values of the block before it in
+        the file, None for the first) does not hold. Any thread, several blocks at once."""
+        return self._space(namespace).hash_block(uniques, previous)
+
+    def assemble(self, namespace: str, indices: pa.Array, uniques: pa.Array,
+                 hashed: Hashed | None = None) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        """Like ``codes``, from a block's ``prepare_identifiers`` and ``hash_block`` (done now if None); blocks in
+        file order."""
         ns = self._space(namespace)
-        return indices, ns, ns.begin(d, self._worker)
-
-    @staticmethod
-    def codes_finish(begun: tuple[Any, ...]) -> tuple[pa.Array, pa.Array, np.ndarray]:
-        indices, ns, pending = begun
-        rows, ids = ns.finish(pending)
-        return indices, ns.as_strings(rows), ids
+        rows, ids = ns.assemble(uniques, hashed or ns.hash_block(uniques, ns.prev_values))
+        return indices, _Namespace.as_strings(rows), ids
 
     def row_ids(self, namespace: str, values: pa.Array) -> np.ndarray:
         """Per-row 64-bit id of each value (the first 8 bytes of its HMAC), for duplicate detection."""

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -141,7 +141,12 @@ class CsvChunks:
                     return
                 cut = buf.rfind(b"\n", start, got) + 1
                 if cut == 0:
-                    raise Refused("truncated", f"a line is longer than {len(buf)} bytes; is this a CSV file?")
+                    if start < got:
+                        raise Refused("truncated", f"a line is longer than {len(buf)} bytes; is this a CSV file?")
+                    carry = b""  # the header filled the block exactly
+                    hashed.result()
+                    self._free.put(buf)
+                    continue
                 carry = bytes(view[cut:got])
                 yield CsvChunk(self, buf, start, cut, hashed)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["prefetch", "ordered_map", "BackgroundWriter", "WORKERS"]
+__all__ = ["ordered_map", "Relay", "BackgroundWriter", "WORKERS"]
 
 WORKERS = max(2, min(4, os.cpu_count() or 2))  # threads that parse and check blocks
 
@@ -21,13 +21,15 @@ R = TypeVar("R")
 _END = object()
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = WORKERS, ahead: int | None = None) -> Iterator[R]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
+                ahead: int | None = None) -> Iterator[R]:
     """``fn(item)`` for each item in a pool of ``workers`` threads, results in the order of ``items``.
 
     At most ``ahead`` items (default ``workers + 1``) are submitted and not yet yielded, which bounds memory; the
     items are taken from ``items`` in the calling thread. An exception in ``fn`` is raised here, at its item's turn.
     When the consumer stops early, items not started are cancelled and running ones are waited for.
     """
+    workers = workers or WORKERS
     ahead = ahead or workers + 1
     pending: deque[Future[R]] = deque()
     pool = ThreadPoolExecutor(workers, thread_name_prefix="ingest-check")
@@ -44,44 +46,31 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = WORKERS
         pool.shutdown(wait=True)
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Iterate ``items`` in a thread, ``depth`` ahead; its exceptions are raised in the consumer."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class Relay:
+    """Hands each item's result to the task of the next item: ``put(k, value)`` once per item (None if it failed),
+    ``take(k)`` waits for item ``k``'s value and forgets it. With ``ordered_map`` the task of item ``k - 1`` started
+    before the task of item ``k``, so waiting for it cannot deadlock; ``close`` releases any waiter with None."""
 
-    def run() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put((True, _END))
-        except BaseException as e:  # handed to the consumer
-            q.put((False, e))
+    def __init__(self) -> None:
+        self._values: dict[int, Any] = {}
+        self._cond = threading.Condition()
+        self._closed = False
 
-    t = threading.Thread(target=run, name="ingest-read", daemon=True)
-    t.start()
-    try:
-        while True:
-            ok, item = q.get()
-            if not ok:
-                raise item
-            if item is _END:
-                return
-            yield item
-    finally:
-        stop.set()
-        while t.is_alive():
-            try:
-                q.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        t.join()
+    def put(self, k: int, value: Any) -> None:
+        with self._cond:
+            self._values[k] = value
+            self._cond.notify_all()
+
+    def take(self, k: int) -> Any:
+        with self._cond:
+            self._cond.wait_for(lambda: k in self._values or self._closed)
+            return self._values.pop(k, None)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._values.clear()
+            self._cond.notify_all()
 
 
 class BackgroundWriter:

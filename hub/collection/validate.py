@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.collection.pseudonymise import Pseudonymiser, prepare_identifiers
+from hub.collection.pseudonymise import Hashed, Pseudonymiser, prepare_identifiers
 from hub.collection.report import MAX_PROBLEMS, Problem, Report
 from hub.schemas import Field, TableSchema
 from policies.territory import all_departements
@@ -44,10 +44,15 @@ def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _codelist(name: str) -> list[str]:
+def _codelist(name: str) -> pa.Array:
     if name == "insee:departement":
-        return [t.code for t in all_departements()]
+        return _DEPARTEMENTS
     raise ValueError(f"unknown codelist {name!r}")
+
+
+# Static code lists are built once per process, at import. The first conversion of Python values to Arrow also
+# makes pyarrow try to import pandas (0.15 s, once per process), which otherwise fell on the first ingestion.
+_DEPARTEMENTS = pa.array([t.code for t in all_departements()], pa.string())
 
 
 def _scalar(f: Field, v: Any) -> Any:
@@ -66,6 +71,7 @@ class Checked:
     cols: dict[str, pa.Array]  # typed columns (cells of the wrong type are null)
     ids: dict[str, tuple[pa.Array, pa.Array]]  # identifier columns: per-row index, distinct values (trimmed)
     out: dict[str, pa.Array] | None  # written form of the other columns; None if the batch has problems
+    hashed: dict[str, Hashed] = field(default_factory=dict)  # identifier columns: the HMAC step, if done
 
 
 class _Notes:
@@ -114,7 +120,7 @@ class Validator:
         self._nkeys = 0
         self._scratch = np.empty(0, dtype=np.int64)
         self._sets = {f.name: pa.array(f.constraints["enum"]) for f in schema.fields if "enum" in f.constraints}
-        self._codes = {f.name: pa.array(_codelist(f.codelist)) for f in schema.fields if f.codelist}
+        self._codes = {f.name: _codelist(f.codelist) for f in schema.fields if f.codelist}
         self._domains = {**{k: v.cast(pa.string()) for k, v in self._sets.items()
                             if pa.types.is_string(v.type)}, **self._codes}
         const = {r["column"] for r in schema.row_rules if r["kind"] == "constant"}
@@ -281,18 +287,28 @@ class Validator:
             notes.note(rid, rule["column"], should & ~has, col, f"required when {cond}")
             notes.note(rid, rule["column"], ~should & has, col, f"must be empty unless {cond}")
 
+    def hash_identifiers(self, checked: Checked, previous: Checked | None) -> None:
+        """The HMACs of the identifiers of a checked batch that the batch before it (``previous``, checked, or None
+        if it is the first or unknown) does not hold; any thread, batches side by side."""
+        for f in self.schema.fields:
+            if f.pseudonymise:
+                before = previous.ids[f.name][1] if previous is not None else None
+                checked.hashed[f.name] = self.ps.hash_block(f.pseudonymise, checked.ids[f.name][1], before)
+
     # -- in file order --------------------------------------------------------------------------------------------
     def accept(self, checked: Checked) -> pa.RecordBatch | None:
         """Finish a checked batch in file order; returns the output batch, or None once the file has any problem."""
-        begun = {f.name: self.ps.codes_begin(f.pseudonymise, checked.ids[f.name])
-                 for f in self.schema.fields if f.pseudonymise}
+        codes = {}
+        for f in self.schema.fields:  # every batch's identifiers, valid or not: the next batch is hashed against it
+            if f.pseudonymise:
+                indices, uniques = checked.ids[f.name]
+                codes[f.name] = self.ps.assemble(f.pseudonymise, indices, uniques, checked.hashed.get(f.name))
         notes = _Notes()
         notes.problems, notes.counts = list(checked.problems), dict(checked.counts)
         for rule in self.schema.row_rules:
             if rule["kind"] == "constant":
                 notes.step = self._rule_step[rule["id"]]
                 self._check_constant(rule, checked.cols, notes)
-        codes = {name: self.ps.codes_finish(b) for name, b in begun.items()}  # every begun block is finished
         self._collect_keys(checked.cols, checked.rows, codes)
         notes.problems.sort(key=lambda sp: (sp[1].row, sp[0]))
         self.report.add([replace(p, row=self.rows + p.row + 2) for _, p in notes.problems], notes.counts)

@@ -49,6 +49,18 @@ def test_blocks_are_whole_lines_hashed_as_read(kit, tmp_path):
     assert chunks.hexdigest() == hashlib.sha256(raw).hexdigest()
 
 
+def test_a_block_that_holds_only_the_header(kit, tmp_path):
+    p = kit.write_csv(tmp_path / "a.csv", rows(kit, 20))
+    raw = p.read_bytes()
+    header = raw.index(b"\n") + 1
+    chunks = CsvChunks(p, header, buffers=2)  # the first block is exactly the header line
+    parts = []
+    for c in chunks:
+        parts.append(c.data.to_pybytes())
+        c.release()
+    assert b"".join(parts) == raw[header:] and chunks.hexdigest() == hashlib.sha256(raw).hexdigest()
+
+
 def test_error_in_the_last_row_of_a_block_and_in_the_first_row_of_the_next(kit, tmp_path, dirs):
     src = kit.write_csv(tmp_path / "probe.csv", rows(kit, 120))
     last = first_block_rows(src) - 1  # index of the first block's last row
