@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["temp_path", "commit", "fsync_dir", "write_json_atomic", "sha256_file", "cleanup_partials"]
+__all__ = ["temp_path", "commit", "fsync_dir", "write_json_atomic", "sha256_file", "cleanup_partials", "HashingFile"]
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -44,6 +44,46 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
     commit(tmp, path)
+
+
+class HashingFile:
+    """A new file written front to back (as the Parquet writer does) whose sha256 is computed as it is written, and
+    which can be pushed to disk on the way (``sync``), so that the commit's fsync and the output's checksum do not
+    each read or flush the whole file at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "xb")
+        self._sha = hashlib.sha256()
+
+    @property
+    def closed(self) -> bool:
+        return self._f.closed
+
+    def write(self, data) -> int:
+        self._sha.update(data)
+        return self._f.write(data)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def sync(self) -> None:
+        self._f.flush()
+        os.fdatasync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
 
 
 def sha256_file(path: Path, chunk: int = 4 * 1024 * 1024) -> str:

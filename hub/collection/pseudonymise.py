@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 __all__ = ["Pseudonymiser", "KeyError_", "MIN_KEY_BYTES", "Hashed", "prepare_identifiers"]
 
 MIN_KEY_BYTES = 32
-_MAC_SLICE = 4096
+_MAC_SLICE = 1024
 _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
 _VERSION = re.compile(r"^[0-9]{1,6}$")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -403,10 +404,8 @@ class Validator:
             return
         keys = self._keys[: self._nkeys]
         self._keys, self._nkeys = np.empty(0, dtype=np.int64), 0
-        s = np.sort(keys)
-        if not (s[1:] == s[:-1]).any():
+        if not _any_repeated(keys):
             return
-        del s
         order = np.argsort(keys, kind="stable")
         sk = keys[order]
         same = np.flatnonzero(sk[1:] == sk[:-1]) + 1
@@ -445,6 +444,22 @@ class Validator:
                 col = col.cast(target.type)
             out[f.name] = col
         return out
+
+
+def _any_repeated(keys: np.ndarray) -> bool:
+    """Whether a value occurs twice. Large arrays are split by sign (equal values fall on the same side) and the
+    two sides sorted in two threads (numpy releases the GIL while sorting): this runs after the last block, when
+    the other core has little left to do."""
+    def repeated(a: np.ndarray) -> bool:
+        a.sort()
+        return bool((a[1:] == a[:-1]).any())
+
+    if len(keys) < 1 << 20:
+        return repeated(keys.copy())
+    negative = keys < 0
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(repeated, keys[negative])
+        return repeated(keys[~negative]) | other.result()
 
 
 def output_schema(schema: TableSchema) -> pa.Schema:

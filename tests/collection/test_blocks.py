@@ -16,9 +16,9 @@ KEY = bytes(range(32))
 BLOCK = 4096  # about 30 lines a block
 
 
-def run(path, dirs, block=BLOCK):
+def run(path, dirs, block=BLOCK, **kw):
     out, q = dirs
-    return ingest(path, "campsite-bookings", out, q, KEY, 1, limits=Limits(csv_block_bytes=block))
+    return ingest(path, "campsite-bookings", out, q, KEY, 1, limits=Limits(csv_block_bytes=block), **kw)
 
 
 def rows(kit, n):
@@ -96,9 +96,11 @@ def test_a_booking_across_two_blocks_has_one_pseudonym_hashed_once(kit, tmp_path
     data += rows(kit, 200)[100:]
     src = kit.write_csv(tmp_path / "long.csv", data)
     assert 10 < first_block_rows(src) < 50  # the boundary falls inside the long stay
-    small = run(src, dirs)
+    small = run(src, dirs, row_group_rows=60)  # and several row groups
     whole = run(src, (tmp_path / "o2", tmp_path / "q2"), block=1 << 20)
     assert small.ok and whole.ok, small.message
+    assert pq.ParquetFile(small.output_path).metadata.num_row_groups > 1
+    assert small.output_sha256 == hashlib.sha256(small.output_path.read_bytes()).hexdigest()
     t = pq.read_table(small.output_path)
     pids = t.column("booking_pid").to_pylist()
     assert len(set(pids[10:50])) == 1 and pids[9] != pids[10] != pids[50]
