@@ -280,10 +280,13 @@ class Validator:
         elif kind == "present_iff":
             col, when = cols[rule["column"]], cols[rule["when"]]
             if pa.types.is_dictionary(when.type):  # decided per distinct value
-                should = _np(pc.is_in(when.dictionary, value_set=pa.array(rule["in"])).take(when.indices))
+                should = pc.is_in(when.dictionary, value_set=pa.array(rule["in"])).take(when.indices)
             else:
-                should = _np(pc.is_in(when, value_set=pa.array(rule["in"])))
-            has = _np(pc.is_valid(col))
+                should = pc.is_in(when, value_set=pa.array(rule["in"]))
+            has = pc.is_valid(col)
+            if not pc.any(pc.xor(should.fill_null(False), has)).as_py():  # the common case, in C++
+                return
+            should, has = _np(should), _np(has)
             cond = f"{rule['when']} in {', '.join(rule['in'])}"
             notes.note(rid, rule["column"], should & ~has, col, f"required when {cond}")
             notes.note(rid, rule["column"], ~should & has, col, f"must be empty unless {cond}")
