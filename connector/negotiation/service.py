@@ -27,8 +27,6 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -45,8 +43,8 @@ from connector.store import GroupCommit, Statement
 from .failpoints import failpoint
 from .outbox import RETRYABLE, Sender
 from .records import AgreementRow, NegotiationRow, OutboxRow
-from .store import (AGREEMENT, LEASE_SECONDS, NEGOTIATION, OUTBOX, Row, Work, ensure_audit_log, find_row, insert_row, load,
-                    new_pid, row_by_id)
+from .store import (AGREEMENT, LEASE_SECONDS, OUTBOX, Row, Work, ensure_audit_log, find_row, insert_row, load, new_pid,
+                    row_by_id, row_by_peer)
 
 __all__ = ["NegotiationService", "NegotiationFailure", "ENDPOINT_KINDS", "settings_of"]
 
@@ -209,8 +207,7 @@ class NegotiationService:
         for attempt in range(2):
             try:
                 with self._tx() as conn:
-                    existing = conn.execute(_BY_PEER, {"role": as_role.value, "counterparty": caller.did,
-                                                       "peer_pid": message[peer_key]}).first()
+                    existing = row_by_peer(conn, as_role.value, caller.did, message[peer_key])
                     if existing is not None:
                         neg = load(existing)
                         try:
@@ -485,13 +482,12 @@ class NegotiationService:
             return self._sent(row_id, negotiation_id)
         with self._tx() as conn:
             if negotiation_id is None:
-                out0 = conn.execute(core_select(OUTBOX.c.negotiation_id).where(OUTBOX.c.id == row_id)).first()
-                if out0 is None:
+                negotiation_id = _OUTBOX_NEGOTIATION.scalar(conn, {"id": row_id})
+                if negotiation_id is None:
                     return None
-                negotiation_id = out0[0]
             row = row_by_id(conn, negotiation_id)
-            found = conn.execute(OUTBOX.select().where(OUTBOX.c.id == row_id).with_for_update()).first()
-            out = _Outbound(**found._mapping) if found is not None else None
+            found = _OUTBOX_ROW.first(conn, {"id": row_id})
+            out = _Outbound(**dict(zip(_OUTBOX_COLUMNS, found))) if found is not None else None
             if row is None or out is None or out.status != "pending" or out.lease_owner != self.sender.owner:
                 return None
             neg = load(row)
@@ -514,9 +510,9 @@ class NegotiationService:
                 why = (f"delivery failed after {out.attempts} attempts: {error}" if retryable
                        else f"the peer refused our message: {error}")
                 self._give_up(work, out, why)
-            conn.execute(OUTBOX.update().where(OUTBOX.c.id == row_id).values(
-                status=out.status, attempts=out.attempts, last_error=out.last_error, next_at=out.next_at,
-                lease_until=out.lease_until))
+            _OUTBOX_OUTCOME.count(conn, {"id": row_id, "status": out.status, "attempts": out.attempts,
+                                         "last_error": out.last_error, "next_at": out.next_at,
+                                         "lease_until": out.lease_until})
             if delay is None:
                 follow = self._take_next(conn, row.id or 0)
             self._commit(work)
@@ -751,9 +747,12 @@ class _Outbound:
         self.__dict__.update(values)
 
 
-_BY_PEER = (core_select(NEGOTIATION)
-            .where(NEGOTIATION.c.role == bindparam("role"), NEGOTIATION.c.counterparty == bindparam("counterparty"),
-                   NEGOTIATION.c.peer_pid == bindparam("peer_pid")).with_for_update())
+_OUTBOX_COLUMNS = ("status", "attempts", "max_attempts", "lease_owner", "initial", "kind", "last_error", "next_at",
+                   "lease_until")
+_OUTBOX_ROW = Statement(f"SELECT {', '.join(_OUTBOX_COLUMNS)} FROM negotiation_outbox WHERE id = :id",
+                        for_update=True)
+_OUTBOX_OUTCOME = Statement("UPDATE negotiation_outbox SET status = :status, attempts = :attempts, "
+                            "last_error = :last_error, next_at = :next_at, lease_until = :lease_until WHERE id = :id")
 _OUTBOX_NEGOTIATION = Statement("SELECT negotiation_id FROM negotiation_outbox WHERE id = :id")
 _LOCK_NEGOTIATION = Statement("SELECT id FROM negotiation WHERE id = :nid FOR UPDATE")
 _MARK_SENT = Statement("UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "

@@ -13,33 +13,42 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import bindparam, or_
-from sqlalchemy import select as core_select
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from connector.audit import append_many, init_log
 from connector.audit.log import AuditError, head
-from connector.store.raw import Statement
+from connector.store.raw import Codec, Statement
 from contracts import CN, Negotiation, NegotiationState, Role, Transition
 
 from .records import AgreementRow, NegotiationRow, OutboxRow
 
-__all__ = ["Work", "Row", "Send", "pid_candidates", "find_row", "row_by_id", "insert_row", "new_pid", "audit_origin",
-           "ensure_audit_log", "message_url", "NEGOTIATION", "OUTBOX", "AGREEMENT"]
+__all__ = ["Work", "Row", "Send", "pid_candidates", "find_row", "row_by_id", "row_by_peer", "insert_row", "new_pid",
+           "audit_origin", "ensure_audit_log", "message_url", "NEGOTIATION", "OUTBOX", "AGREEMENT"]
 
-# The negotiation's transaction runs on SQLAlchemy Core, not the ORM: a message is a handful of statements, and the
-# ORM's unit of work (flushes, identity map, SQLModel attribute hooks) cost more CPU than the protocol itself.
+# The negotiation's transaction runs on the driver's cursor (``Statement``, with SQLAlchemy's own conversions of the
+# columns, ``Codec``), not the ORM: a message is a handful of statements, and the ORM's unit of work (flushes,
+# identity map, SQLModel attribute hooks), even Core's statement compilation, cost more CPU than the protocol itself.
 NEGOTIATION = NegotiationRow.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 AGREEMENT = AgreementRow.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(c.name for c in NEGOTIATION.columns)
 _MUTABLE = ("peer_pid", "peer_address", "dataset_id", "offer_id", "state", "pending", "script", "record", "received",
             "decision", "reason", "agreement_id", "updated_at")
-_UPDATE_ROW = NEGOTIATION.update().where(NEGOTIATION.c.id == bindparam("row_id"))
-_INSERT_ROW = NEGOTIATION.insert().returning(NEGOTIATION.c.id)
-_INSERT_SEND = OUTBOX.insert().returning(OUTBOX.c.id)
-_INSERT_AGREEMENT = AGREEMENT.insert()
-_AGREEMENT_EXISTS = core_select(AGREEMENT.c.id).where(AGREEMENT.c.id == bindparam("aid"))
+_NEG_CODEC, _OUTBOX_CODEC, _AGREEMENT_CODEC = Codec(NEGOTIATION), Codec(OUTBOX), Codec(AGREEMENT)
+
+
+def _insert(table: Any, returning: str | None = None) -> Statement:
+    names = [c.name for c in table.columns if c.name != "id" or returning is None]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    return Statement(sql + (f" RETURNING {returning}" if returning else ""))
+
+
+_UPDATE_ROW = Statement("UPDATE negotiation SET " + ", ".join(f"{n} = :{n}" for n in _MUTABLE) + " WHERE id = :row_id")
+_INSERT_ROW = _insert(NEGOTIATION, returning="id")
+_INSERT_SEND = _insert(OUTBOX, returning="id")
+_INSERT_AGREEMENT = _insert(AGREEMENT)
+_AGREEMENT_EXISTS = Statement("SELECT id FROM agreement WHERE id = :aid")
 _PENDING_OF = Statement("SELECT id FROM negotiation_outbox WHERE negotiation_id = :nid AND status = 'pending' LIMIT 1")
 
 _PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
@@ -102,28 +111,54 @@ def pid_candidates(pid: str) -> list[str]:
     return out
 
 
-_BY_PID = core_select(NEGOTIATION).where(NEGOTIATION.c.own_pid.in_(bindparam("pids", expanding=True)))
-_BY_PID_LOCKED = _BY_PID.with_for_update()
-_BY_ID = core_select(NEGOTIATION).where(NEGOTIATION.c.id == bindparam("nid"))
-_BY_ID_LOCKED = _BY_ID.with_for_update()
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM negotiation WHERE "
+_BY_ID = {lock: Statement(_SELECT + "id = :nid", for_update=lock) for lock in (True, False)}
+_BY_PEER = Statement(_SELECT + "role = :role AND counterparty = :counterparty AND peer_pid = :peer_pid",
+                     for_update=True)
+_BY_PIDS: dict[tuple[int, bool], Statement] = {}
+
+
+def _by_pids(count: int, lock: bool) -> Statement:
+    st = _BY_PIDS.get((count, lock))
+    if st is None:
+        marks = ", ".join(f":p{i}" for i in range(count))
+        st = _BY_PIDS.setdefault((count, lock), Statement(_SELECT + f"own_pid IN ({marks})", for_update=lock))
+    return st
+
+
+def _row(conn: Any, found: tuple[Any, ...] | None) -> Row | None:
+    return Row(**_NEG_CODEC.decode(conn, _COLUMNS, found)) if found is not None else None
 
 
 def find_row(conn: Any, pid: str, *, lock: bool = True) -> Row | None:
     """The negotiation whose own pid is ``pid`` (row-locked until commit unless ``lock`` is false)."""
-    r = conn.execute(_BY_PID_LOCKED if lock else _BY_PID, {"pids": pid_candidates(pid)}).first()
-    return Row.of(r) if r is not None else None
+    pids = pid_candidates(pid)
+    return _row(conn, _by_pids(len(pids), lock).first(conn, {f"p{i}": p for i, p in enumerate(pids)}))
 
 
 def row_by_id(conn: Any, negotiation_id: int, *, lock: bool = True) -> Row | None:
-    r = conn.execute(_BY_ID_LOCKED if lock else _BY_ID, {"nid": negotiation_id}).first()
-    return Row.of(r) if r is not None else None
+    return _row(conn, _BY_ID[lock].first(conn, {"nid": negotiation_id}))
+
+
+def row_by_peer(conn: Any, role: str, counterparty: str, peer_pid: str) -> Row | None:
+    """Our negotiation with ``counterparty`` under its pid ``peer_pid`` (row-locked): a repeated initial message."""
+    return _row(conn, _BY_PEER.first(conn, {"role": role, "counterparty": counterparty, "peer_pid": peer_pid}))
 
 
 def insert_row(conn: Any, row: Row) -> int:
-    """Insert a new negotiation; its id is set on ``row`` and returned (IntegrityError on a duplicate peer pid)."""
+    """Insert a new negotiation; its id is set on ``row`` and returned (the driver's IntegrityError, wrapped by
+    SQLAlchemy as :class:`sqlalchemy.exc.IntegrityError`, on a duplicate peer pid)."""
     values = {name: getattr(row, name) for name in _COLUMNS if name != "id"}
-    row.id = conn.execute(_INSERT_ROW, values).scalar_one()
+    row.id = _scalar_or_integrity(conn, _INSERT_ROW, _NEG_CODEC.encode(conn, values))
     return row.id
+
+
+def _scalar_or_integrity(conn: Any, statement: Statement, params: dict[str, Any]) -> Any:
+    try:
+        return statement.scalar(conn, params)
+    except conn.dialect.dbapi.IntegrityError as e:
+        from sqlalchemy.exc import IntegrityError
+        raise IntegrityError(statement.sql, None, e) from e
 
 
 def message_url(neg: Negotiation, kind: CN, initial: bool) -> str:
@@ -212,13 +247,13 @@ class Work:
         """Keep the agreement once the negotiation is FINALIZED (both sides), with its audit entry."""
         a = self.neg.agreement
         assert a is not None
-        if self.conn.execute(_AGREEMENT_EXISTS, {"aid": a.id}).first() is not None:
+        if _AGREEMENT_EXISTS.first(self.conn, {"aid": a.id}) is not None:
             return
-        self.conn.execute(_INSERT_AGREEMENT, {
+        _INSERT_AGREEMENT.count(self.conn, _AGREEMENT_CODEC.encode(self.conn, {
             "id": a.id, "negotiation_id": self.row.id or 0, "role": self.neg.role.value, "provider": a.assigner,
             "consumer": a.assignee, "dataset_id": a.target, "offer_id": self.row.offer_id,
             "policy": json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False), "signed_at": a.timestamp,
-            "finalized_at": self.now, "revoked": False, "revoked_at": None, "revoked_reason": None})
+            "finalized_at": self.now, "revoked": False, "revoked_at": None, "revoked_reason": None}))
         self.row.agreement_id = a.id
         import hashlib
         policy_json = a.to_json()
@@ -248,7 +283,8 @@ class Work:
             self.finalize_agreement()
         if neg.state.value in ("FINALIZED", "TERMINATED"):
             row.pending = None
-        self.conn.execute(_UPDATE_ROW, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}})
+        _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
+            self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
         if self.sends:
             busy = _PENDING_OF.first(self.conn, {"nid": row.id})
             first = self.sends[0]
@@ -257,7 +293,7 @@ class Work:
                 first.lease_until = self.node.clock.now() + LEASE_SECONDS
             for out in self.sends:
                 out.negotiation_id = row.id or 0
-                out.id = self.conn.execute(_INSERT_SEND, out.values()).scalar_one()
+                out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
             if busy is None:
                 self.delivered_ids.append(first.id or 0)
         # the log's head row is locked from the first append to the commit: append last, keep that window short

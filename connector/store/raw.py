@@ -11,28 +11,31 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-__all__ = ["Statement"]
+__all__ = ["Statement", "Codec"]
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 class Statement:
-    """One SQL statement with ``:name`` parameters, rendered once per paramstyle."""
+    """One SQL statement with ``:name`` parameters, rendered once per paramstyle. ``for_update``: a row-locking
+    SELECT, which PostgreSQL spells ``FOR UPDATE`` and SQLite (one writer at a time) does without."""
 
-    def __init__(self, sql: str):
+    def __init__(self, sql: str, *, for_update: bool = False):
         self.sql = sql
-        self._rendered: dict[str, str] = {}
+        self.for_update = for_update
+        self._rendered: dict[tuple[str, str], str] = {}
 
-    def render(self, paramstyle: str) -> str:
-        text = self._rendered.get(paramstyle)
+    def render(self, paramstyle: str, dialect: str = "") -> str:
+        text = self._rendered.get((paramstyle, dialect))
         if text is None:
+            sql = self.sql + (" FOR UPDATE" if self.for_update and dialect == "postgresql" else "")
             if paramstyle == "named":
-                text = self.sql
+                text = sql
             elif paramstyle == "pyformat":
-                text = _PARAM.sub(lambda m: f"%({m.group(1)})s", self.sql.replace("%", "%%"))
+                text = _PARAM.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
             else:
                 raise ValueError(f"unsupported paramstyle {paramstyle!r}")
-            self._rendered[paramstyle] = text
+            self._rendered[(paramstyle, dialect)] = text
         return text
 
     def run(self, conn: Any, params: Mapping[str, Any] | None = None) -> Any:
@@ -41,8 +44,12 @@ class Statement:
         dialect = conn.dialect
         style = "named" if dialect.name == "sqlite" else dialect.paramstyle
         cur = conn.connection.cursor()
-        cur.execute(self.render(style), params or {})
+        cur.execute(self.render(style, dialect.name), params or {})
         return cur
+
+    def scalar(self, conn: Any, params: Mapping[str, Any] | None = None) -> Any:
+        row = self.first(conn, params)
+        return row[0] if row is not None else None
 
     def autocommit(self, engine: Any, params: Mapping[str, Any] | None = None) -> int:
         """Run alone in its own transaction on a pooled DB-API connection of ``engine``, without SQLAlchemy's
@@ -53,7 +60,7 @@ class Statement:
         try:
             cur = raw.cursor()
             try:
-                cur.execute(self.render(style), params or {})
+                cur.execute(self.render(style, dialect.name), params or {})
                 count = cur.rowcount
             finally:
                 cur.close()
@@ -86,3 +93,38 @@ class Statement:
             return cur.rowcount
         finally:
             cur.close()
+
+
+class Codec:
+    """A table's column conversions as SQLAlchemy does them, for values going through :class:`Statement`.
+
+    On SQLite, dates are stored as text and booleans as 0/1 in SQLAlchemy's own formats, so rows written here read
+    back the same through the ORM and the other way round; psycopg converts PostgreSQL's types natively."""
+
+    def __init__(self, table: Any):
+        self.table = table
+        self._sqlite: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    def _processors(self, dialect: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        if self._sqlite is None:
+            bind, result = {}, {}
+            for col in self.table.columns:
+                impl = col.type.dialect_impl(dialect)
+                if (b := impl.bind_processor(dialect)) is not None:
+                    bind[col.name] = b
+                if (r := impl.result_processor(dialect, None)) is not None:
+                    result[col.name] = r
+            self._sqlite = (bind, result)
+        return self._sqlite
+
+    def encode(self, conn: Any, values: dict[str, Any]) -> dict[str, Any]:
+        if conn.dialect.name != "sqlite":
+            return values
+        bind = self._processors(conn.dialect)[0]
+        return {k: (bind[k](v) if k in bind and v is not None else v) for k, v in values.items()}
+
+    def decode(self, conn: Any, names: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, Any]:
+        if conn.dialect.name != "sqlite":
+            return dict(zip(names, row))
+        result = self._processors(conn.dialect)[1]
+        return {k: (result[k](v) if k in result and v is not None else v) for k, v in zip(names, row)}
