@@ -46,13 +46,14 @@ def run_duckdb(csv: Path) -> dict:
 
 
 def run_pipeline(csv: Path, out: Path) -> dict:
-    from hub.collection import ingest
+    from hub.collection import Limits, ingest
+    from hub.collection.threads import WORKERS
 
     t = time.perf_counter()
     r = ingest(csv, "campsite-bookings", out / "out", out / "quarantine", KEY, 1)
     assert r.ok, r.message
     return {"seconds": time.perf_counter() - t, "rows": r.rows, "output_bytes": r.output_bytes,
-            "distinct": r.pseudonyms}
+            "distinct": r.pseudonyms, "workers": WORKERS, "block_bytes": Limits().csv_block_bytes}
 
 
 def run_pandas(csv: Path, out: Path) -> dict:
@@ -134,7 +135,8 @@ def main() -> None:
             print(f"pandas   same steps      {pand['seconds']:6.2f} s  {pand['peak_rss_mb']:6.0f} MB  "
                   f"cpu {pand['cpu_seconds']:.2f} s")
     assert pipe["rows"] == duck["rows"] == rows, (pipe["rows"], duck["rows"], rows)
-    figures = {"benchmark": "ingest", "rows": rows, "csv_bytes": csv.stat().st_size,
+    figures = {"benchmark": "ingest", "rows": rows, "csv_bytes": csv.stat().st_size, "cores": os.cpu_count(),
+               "pipeline_workers": pipe["workers"], "pipeline_block_bytes": pipe["block_bytes"],
                "duckdb_s": round(duck["seconds"], 3), "duckdb_rss_mb": round(duck["peak_rss_mb"]),
                "duckdb_cpu_s": round(duck["cpu_seconds"], 2), "pipeline_cpu_s": round(pipe["cpu_seconds"], 2),
                "load_average_1m": round(os.getloadavg()[0], 2),
