@@ -50,9 +50,13 @@ def init_node(directory: Path, *, name: str, role: str, port: int, host: str = "
               legal_name: str | None = None, siren: str = "000000000", roles: list[str] | None = None,
               territory: list[str] | None = None, authority_did: str | None = None,
               authority_url: str | None = None, authority_key: Path | None = None,
-              database_url: str = "", insecure: bool = True, workers: int = 2,
+              database_url: str = "", insecure: bool = True, workers: int | None = None,
               extra: dict[str, Any] | None = None) -> Path:
-    """Create ``directory`` with everything a node needs to start; refuse to overwrite an existing node."""
+    """Create ``directory`` with everything a node needs to start; refuse to overwrite an existing node.
+
+    ``workers`` (gunicorn processes) defaults to 1 on SQLite, where the database has a single writer anyway: one
+    process lets every concurrent change of the node share commits (``GroupCommit``) instead of two processes queueing
+    for the file lock; 2 on PostgreSQL."""
     from connector.identity.keys import generate_key, load_private_key, write_private_key
 
     directory = directory.resolve()
@@ -91,7 +95,7 @@ def init_node(directory: Path, *, name: str, role: str, port: int, host: str = "
         keys["issuer"] = "keys/issuer.pem"
     doc: dict[str, Any] = {
         "node": {"name": name, "role": role, "did": did, "host": host, "port": port, "public_url": url,
-                 "insecure_test_mode": insecure, "workers": workers},
+                 "insecure_test_mode": insecure, "workers": workers or _default_workers(database_url)},
         "organisation": {"legal_name": legal_name or name, "siren": siren, "roles": roles or ROLE_DEFAULTS[role],
                          "territory": territory or []},
         "keys": keys,
@@ -124,3 +128,7 @@ def init_from_template(template: Path, directory: Path, *, port: int, authority_
                      siren=org.get("siren", "000000000"), roles=org.get("roles"), territory=org.get("territory"),
                      authority_did=authority_did, authority_url=authority_url, authority_key=authority_key,
                      database_url=database_url, extra=extra)
+
+
+def _default_workers(database_url: str) -> int:
+    return 1 if not database_url or database_url.startswith("sqlite") else 2

@@ -1,7 +1,8 @@
-"""``passerelle serve``: the node's app under gunicorn with several process workers.
+"""``passerelle serve``: the node's app under gunicorn, ``[node] workers`` processes with a few threads each.
 
-Process workers because pyld is not thread-safe; a few threads per worker so that a node can answer a peer's
-credential-service call while one of its own requests waits on that peer.
+Threads so that a node can answer a peer's credential-service call while one of its own requests waits on that
+peer. One process by default on SQLite (a single writer: the node's concurrent changes then share commits), two on
+PostgreSQL (``passerelle init``); ``--workers`` overrides.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def test_init_refuses_to_overwrite(node_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("old,new,expected", [
-    ("workers = 2", "workers = 2\ncolour = \"blue\"", "[node] colour: unknown key"),
+    ("workers = 1", "workers = 1\ncolour = \"blue\"", "[node] colour: unknown key"),
     ("port = 18999", 'port = "18999"', "[node] port: input should be a valid integer, got str '18999'"),
     ('role = "hub"', 'role = "leader"', "[node] role:"),
     ('siren = "000000000"', 'siren = "12"', "[organisation] siren:"),
@@ -84,7 +84,7 @@ def test_serve_reports_port_in_use_in_one_line(node_dir: Path) -> None:
 
 
 def test_cli_config_error_is_one_line_and_nonzero(node_dir: Path) -> None:
-    _edit(node_dir / "node.toml", "workers = 2", "workers = 2\nbogus = 1")
+    _edit(node_dir / "node.toml", "workers = 1", "workers = 1\nbogus = 1")
     result = CliRunner().invoke(cli, ["serve", "--dir", str(node_dir)])
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: ") and "[node] bogus: unknown key" in result.output
