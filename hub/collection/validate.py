@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -45,15 +46,16 @@ def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+@lru_cache(maxsize=None)
 def _codelist(name: str) -> pa.Array:
+    """A static code list as an Arrow array, built once per process on first use (not at import: the first
+    conversion of Python values to Arrow makes pyarrow import pandas, 40 MB in every node worker that never
+    ingests a file)."""
     if name == "insee:departement":
-        return _DEPARTEMENTS
+        return pa.array([t.code for t in all_departements()], pa.string())
     raise ValueError(f"unknown codelist {name!r}")
 
 
-# Static code lists are built once per process, at import. The first conversion of Python values to Arrow also
-# makes pyarrow try to import pandas (0.15 s, once per process), which otherwise fell on the first ingestion.
-_DEPARTEMENTS = pa.array([t.code for t in all_departements()], pa.string())
 
 
 def _scalar(f: Field, v: Any) -> Any:
