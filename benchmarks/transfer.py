@@ -174,7 +174,11 @@ def main() -> None:
         if view["state"] != "FINALIZED":
             raise SystemExit(f"negotiation ended {view['state']}: {view['reason']}")
         agreement = view["agreement"]["@id"]
-        time.sleep(0.5)   # the provider records its agreement as it sends FINALIZED
+        # the provider committed its agreement before sending FINALIZED: check it on its management API
+        r = httpx.get(f"{provider.url}/api/agreements/{agreement}", timeout=10,
+                      headers={"Authorization": f"Bearer {provider.node.admin_token}"})
+        if r.status_code != 200:
+            raise SystemExit(f"the provider has no agreement {agreement}: {r.status_code} {r.text[:200]}")
         nginx, nport = start_nginx(published.parent, tmp / "nginx")
         ctl = LocalControl(consumer.app.config["TRANSFERS"])
         provider_peak = PeakRss(serve.pid)

@@ -96,3 +96,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = getattr(item, "fixturenames", ())
         if "db_url" in names or "db_factory" in names:
             item.add_marker(pytest.mark.pg)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator:
+    """Debian's headless Chromium under Playwright, launched once for the session (``make test`` installs it; the
+    browser tests fail rather than skip without it). Tests open their own context and close it."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"the page tests need Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    p = sync_playwright().start()
+    browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                      "--disable-component-update", "--disable-sync", "--no-first-run"])
+    try:
+        yield browser
+    finally:
+        browser.close()
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one Spark session of the test session (starting one costs several seconds). ``make test`` installs
+    pyspark (the ``spark`` extra); the machine provides Java. The parity tests fail rather than skip without them."""
+    import shutil
+    try:
+        import pyspark  # noqa: F401 - only whether it is installed
+    except ImportError:
+        pytest.fail("the Spark parity tests need pyspark: pip install '.[spark]' (make test does)")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.fail("the Spark parity tests need a Java runtime (java on PATH or JAVA_HOME)")
+    from hub.indicators import spark_session
+    os.environ.setdefault("PASSERELLE_SPARK_PARTITIONS", "1")  # tiny data: one shuffle partition is fastest
+    return spark_session()

@@ -223,60 +223,52 @@ def test_cli_bad_input(space: LiveSpace, cli: Any, tmp_path: Path) -> None:
 
 # -- the page, in headless Chromium ---------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless browser test needs Chromium at /usr/bin/chromium")
-def test_audit_page_in_a_browser(space: LiveSpace, exchange: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
+def test_audit_page_in_a_browser(space: LiveSpace, exchange: dict[str, Any], chromium: Any) -> None:
     occ = space.nodes["occitanie"]
     agreement = exchange["agreement"]
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="fr-FR")
-            pg = ctx.new_page()
-            errors: list[str] = []
-            outside: list[str] = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.on("request", lambda r: None if r.url.startswith(occ.url) else outside.append(r.url))
-            pg.goto(occ.url + "/audit")
-            assert pg.locator("#entrees").count() == 0  # nothing before signing in
-            pg.fill("input[name=jeton]", "mauvais")
-            pg.click("button[type=submit]")
-            assert "Jeton incorrect" in pg.inner_text("[role=alert]")
-            pg.fill("input[name=jeton]", occ.node.admin_token)
-            pg.click("button[type=submit]")
-            pg.wait_for_selector("#entrees")
-            assert "Journal d'audit" in pg.inner_text("h1")
-            # sign a checkpoint from the page: the hub countersigns it
-            pg.click("text=Signer un point de contrôle maintenant")
-            pg.wait_for_selector("[role=status]")
-            assert "contresigné par le hub" in pg.inner_text("[role=status]")
-            assert "contresigné par" in pg.inner_text("#point-de-controle")
-            # filter on the agreement: its timeline, from the request to the finalisation
-            pg.fill("input[name=agreement]", agreement)
-            pg.click("text=Filtrer")
-            pg.wait_for_selector(f"section[data-accord='{agreement}']")
-            section = pg.inner_text(f"section[data-accord='{agreement}']")
-            assert "REQUESTED → AGREED → VERIFIED → FINALIZED" in section
-            assert "accord conclu" in section
-            rows = pg.locator("#entrees tr").count() - 1
-            assert rows == len(entries(occ, agreement=agreement))
-            pg.screenshot(path=str(ARTIFACTS / "audit-accord.png"), full_page=True)
-            # by event type, and a bad date is refused with a French message
-            pg.goto(occ.url + "/audit?kind=agreement.finalized")
-            cells = pg.locator("#entrees td:nth-child(3)").all_inner_texts()
-            assert cells == ["accord conclu"] * len(entries(occ, kind="agreement.finalized"))
-            pg.goto(occ.url + "/audit?since=hier")
-            assert "Filtre invalide" in pg.inner_text("[role=alert]")
-            ctx.close()
-        finally:
-            browser.close()
+    ctx = chromium.new_context(viewport={"width": 1400, "height": 1100}, locale="fr-FR")
+    try:
+        pg = ctx.new_page()
+        errors: list[str] = []
+        outside: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: None if r.url.startswith(occ.url) else outside.append(r.url))
+        pg.goto(occ.url + "/audit")
+        assert pg.locator("#entrees").count() == 0  # nothing before signing in
+        pg.fill("input[name=jeton]", "mauvais")
+        pg.click("button[type=submit]")
+        assert "Jeton incorrect" in pg.inner_text("[role=alert]")
+        pg.fill("input[name=jeton]", occ.node.admin_token)
+        pg.click("button[type=submit]")
+        pg.wait_for_selector("#entrees")
+        assert "Journal d'audit" in pg.inner_text("h1")
+        # sign a checkpoint from the page: the hub countersigns it
+        pg.click("text=Signer un point de contrôle maintenant")
+        pg.wait_for_selector("[role=status]")
+        assert "contresigné par le hub" in pg.inner_text("[role=status]")
+        assert "contresigné par" in pg.inner_text("#point-de-controle")
+        # filter on the agreement: its timeline, from the request to the finalisation
+        pg.fill("input[name=agreement]", agreement)
+        pg.click("text=Filtrer")
+        pg.wait_for_selector(f"section[data-accord='{agreement}']")
+        section = pg.inner_text(f"section[data-accord='{agreement}']")
+        assert "REQUESTED → AGREED → VERIFIED → FINALIZED" in section
+        assert "accord conclu" in section
+        rows = pg.locator("#entrees tr").count() - 1
+        assert rows == len(entries(occ, agreement=agreement))
+        pg.screenshot(path=str(ARTIFACTS / "audit-accord.png"), full_page=True)
+        # by event type, and a bad date is refused with a French message
+        pg.goto(occ.url + "/audit?kind=agreement.finalized")
+        cells = pg.locator("#entrees td:nth-child(3)").all_inner_texts()
+        assert cells == ["accord conclu"] * len(entries(occ, kind="agreement.finalized"))
+        pg.goto(occ.url + "/audit?since=hier")
+        assert "Filtre invalide" in pg.inner_text("[role=alert]")
+    finally:
+        ctx.close()
     assert not errors, errors
     assert not outside, outside
 

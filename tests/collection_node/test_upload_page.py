@@ -9,30 +9,23 @@ from typing import Any, Iterator
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="headless browser test needs Chromium at /usr/bin/chromium")
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(provider: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
-        ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
-        pg = ctx.new_page()
-        errors: list[str] = []
-        outside: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith(provider.url) else outside.append(r.url))
-        yield pg
-        ctx.close()
-        browser.close()
-        assert not errors, errors
-        assert not outside, f"the page fetched outside the node: {outside}"
+def page(provider: Any, chromium: Any) -> Iterator[Any]:
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    pg = ctx.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("request", lambda r: None if r.url.startswith(provider.url) else outside.append(r.url))
+    yield pg
+    ctx.close()
+    assert not errors, errors
+    assert not outside, f"the page fetched outside the node: {outside}"
 
 
 def test_upload_fix_and_publish(page: Any, provider: Any, kit: Any, tmp_path: Path) -> None:

@@ -8,29 +8,15 @@ from typing import Any, Iterator
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CARDS = ["occupancy", "on_the_books", "regions", "pace", "country_mix", "stay_lead"]
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(),
-                                 reason="headless browser test needs Chromium at /usr/bin/chromium")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser: Any, space: Any, landed: dict[str, Any]) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+def page(chromium: Any, space: Any, landed: dict[str, Any]) -> Iterator[Any]:
+    ctx = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

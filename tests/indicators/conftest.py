@@ -8,8 +8,6 @@ by hand in test_values.py from the bookings written here.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -101,33 +99,8 @@ def hand_made(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> dict[str, Path]:
-    """A small export from the project's calibrated generator (or the benchmark's when it is absent)."""
+    """A small export from the project's calibrated generator."""
     out = tmp_path_factory.mktemp("generated")
-    try:
-        from hub.generate.campsites import generate_campsites
-    except ImportError:  # pragma: no cover - the generator ships with the hub
-        pytest.skip("hub.generate.campsites is not available")
+    from hub.generate.campsites import generate_campsites
     res = generate_campsites(out, campsites=6, season=2025, snapshot=SNAPSHOT, seed=3)
     return {k: Path(v) for k, v in res.files.items()}
-
-
-def _spark_unavailable() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (pip install '.[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (java not on PATH and JAVA_HOME unset)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """The one Spark session of the test session (starting one costs several seconds)."""
-    reason = _spark_unavailable()
-    if reason:
-        pytest.skip(f"Spark tests skipped: {reason}")
-    from hub.indicators import spark_session
-
-    os.environ.setdefault("PASSERELLE_SPARK_PARTITIONS", "1")  # tiny data: one shuffle partition is fastest
-    return spark_session()

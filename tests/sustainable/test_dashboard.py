@@ -12,7 +12,6 @@ import pytest
 from connector.clock import FixedClock
 from connector.testing import LiveSpace
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -92,36 +91,30 @@ def test_bad_request_lists_what_is_missing(space) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless browser test needs Chromium at /usr/bin/chromium")
-def test_page_in_headless_chromium(space, run) -> None:
-    from playwright.sync_api import sync_playwright
+def test_page_in_headless_chromium(space, run, chromium) -> None:
     hub = space.nodes["hub"]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            ctx = b.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-            ctx.add_cookies([{"name": "passerelle_admin", "value": hub.node.admin_token, "url": hub.url}])
-            pg = ctx.new_page()
-            errors: list[str] = []
-            outside: list[str] = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.on("request", lambda r: None if r.url.startswith(hub.url) else outside.append(r.url))
-            pg.goto(hub.url + "/tourisme-durable")
-            pg.wait_for_selector("body[data-state=ready]", timeout=20000)
-            for pillar in ("economique", "social", "environnemental"):
-                assert int(pg.locator(f"#p-{pillar}").get_attribute("data-points")) > 0, pillar
-            before = pg.inner_html("#c-international_arrivals .tendance")
-            assert "Définition" in pg.inner_text("#c-energy_per_night footer")
-            pg.evaluate("document.body.setAttribute('data-state', 'changing')")
-            pg.select_option("#f-region", "REG-76")
-            pg.wait_for_selector("body[data-state=ready]", timeout=20000)
-            assert "Occitanie" in pg.inner_text("#c-international_arrivals h3")
-            assert pg.inner_html("#c-international_arrivals .tendance") != before
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / "tourisme-durable-occitanie.png"), full_page=True)
-            assert not errors, errors
-            assert not outside, outside
-        finally:
-            b.close()
+    ctx = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        ctx.add_cookies([{"name": "passerelle_admin", "value": hub.node.admin_token, "url": hub.url}])
+        pg = ctx.new_page()
+        errors: list[str] = []
+        outside: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: None if r.url.startswith(hub.url) else outside.append(r.url))
+        pg.goto(hub.url + "/tourisme-durable")
+        pg.wait_for_selector("body[data-state=ready]", timeout=20000)
+        for pillar in ("economique", "social", "environnemental"):
+            assert int(pg.locator(f"#p-{pillar}").get_attribute("data-points")) > 0, pillar
+        before = pg.inner_html("#c-international_arrivals .tendance")
+        assert "Définition" in pg.inner_text("#c-energy_per_night footer")
+        pg.evaluate("document.body.setAttribute('data-state', 'changing')")
+        pg.select_option("#f-region", "REG-76")
+        pg.wait_for_selector("body[data-state=ready]", timeout=20000)
+        assert "Occitanie" in pg.inner_text("#c-international_arrivals h3")
+        assert pg.inner_html("#c-international_arrivals .tendance") != before
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "tourisme-durable-occitanie.png"), full_page=True)
+        assert not errors, errors
+        assert not outside, outside
+    finally:
+        ctx.close()

@@ -11,8 +11,6 @@ shared with the barometer's parity test.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub.sustainable import TABLES
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        import pyspark  # noqa: F401 - only whether it is installed
-    except ImportError:
-        pytest.skip("Spark tests skipped: pyspark is not installed (pip install '.[spark]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark tests skipped: no Java runtime (java not on PATH and JAVA_HOME unset)")
-    from hub.indicators import spark_session
-    os.environ.setdefault("PASSERELLE_SPARK_PARTITIONS", "1")  # tiny data: one shuffle partition is fastest
-    return spark_session()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,11 +92,10 @@ def negotiate(consumer: LiveNode, provider: LiveNode, dataset: str, offer: str, 
     svc.wait_until(lambda: svc.get(n["pid"])["state"] in ("FINALIZED", "TERMINATED"), timeout)
     view = svc.get(n["pid"])
     assert view["state"] == "FINALIZED", view
-    # the provider records its agreement when it sends FINALIZED; wait for it too
+    # the provider commits its agreement before it sends FINALIZED; wait on its commits, not on a timer
     agreement = view["agreement"]["@id"]
-    deadline = time.monotonic() + timeout
-    while negotiations(provider).agreement(agreement) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    prov = negotiations(provider)
+    prov.wait_until(lambda: prov.agreement(agreement) is not None, timeout)
     return agreement
 
 
