@@ -24,6 +24,8 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from connector.store.raw import Statement
+
 from .bundle import BundleWriter, manifest_text
 from .checkpoint import Checkpoint, add_cosignatures, parse_checkpoint, sign_checkpoint
 from .entry import build_entry, canonical, format_ts
@@ -80,27 +82,13 @@ def head(session: Session) -> LogHead:
 
 
 _ENTRY_COLUMNS = ("seq", "ts", "kind", "entry_json", "leaf_hash", "agreement_id", "participant", "dataset_id")
-_RAW_SQL: dict[str, tuple[str, str, str, str]] = {}
-
-
-def _raw_sql(dialect: Any) -> tuple[str, str, str, str]:
-    """The four statements of an append in the driver's own parameter style, cached per dialect.
-
-    Append is the hot path (every exchange event), and a statement run through the ORM session costs three times
-    what the same statement costs on the driver's cursor; the cursor is the session's own connection, so the
-    statements still run in the caller's transaction.
-    """
-    key = dialect.name
-    if key not in _RAW_SQL:
-        mark = (lambda n: f":{n}") if dialect.paramstyle in ("named", "qmark") else (lambda n: f"%({n})s")
-        _RAW_SQL[key] = (
-            f"UPDATE audit_head SET size = size + {mark('k')} WHERE id = 1 RETURNING size, last_leaf_hash, origin",
-            f"UPDATE audit_head SET size = size - {mark('k')} WHERE id = 1",
-            f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
-            f"VALUES ({', '.join(mark(c) for c in _ENTRY_COLUMNS)})",
-            f"UPDATE audit_head SET last_leaf_hash = {mark('leaf')} WHERE id = 1",
-        )
-    return _RAW_SQL[key]
+# Append is the hot path (every exchange event): its statements run on the driver's cursor of the caller's
+# connection (``Statement``), so they still belong to the caller's transaction, at a third of the ORM's cost.
+_BUMP = Statement("UPDATE audit_head SET size = size + :k WHERE id = 1 RETURNING size, last_leaf_hash, origin")
+_UNBUMP = Statement("UPDATE audit_head SET size = size - :k WHERE id = 1")
+_INSERT_ENTRY = Statement(f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
+                          f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})")
+_SET_LAST = Statement("UPDATE audit_head SET last_leaf_hash = :leaf WHERE id = 1")
 
 
 def append(session: Session | Connection, kind: str, body: Mapping[str, Any], now: datetime | float, *,
@@ -124,39 +112,32 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
     ts = format_ts(now)
     # a Session (its transaction begins if needed) or a Core Connection already in a transaction
     conn = session if isinstance(session, Connection) else session.connection()
-    bump, unbump, insert_entry, set_last = _raw_sql(conn.dialect)
     k = len(items)
     ids = event_ids or [None] * k
-    cur = conn.connection.cursor()
+    row = _BUMP.first(conn, {"k": k})
+    if row is None:
+        raise AuditError("the audit log is not initialised: call init_log(session, origin) once")
+    size, prev, origin = row
+    first = size - k
+    rows: list[dict[str, Any]] = []
     try:
-        cur.execute(bump, {"k": k})
-        row = cur.fetchone()
-        if row is None:
-            raise AuditError("the audit log is not initialised: call init_log(session, origin) once")
-        size, prev, origin = row
-        first = size - k
-        rows: list[dict[str, Any]] = []
-        try:
-            for i, (kind, body) in enumerate(items):
-                entry = build_entry(seq=first + i, ts=ts, origin=origin, event_id=ids[i] or str(uuid.uuid4()),
-                                    event=kind, body=body, prev_leaf_hash=prev)
-                data = canonical(entry)
-                prev = leaf_hash(data).hex()
-                counterparty = body.get("counterparty") or body.get("actor") or {}
-                rows.append({"seq": first + i, "ts": ts, "kind": kind, "entry_json": data.decode(),
-                             "leaf_hash": prev, "agreement_id": (body.get("agreement") or {}).get("id"),
-                             "participant": counterparty.get("did"),
-                             "dataset_id": (body.get("dataset") or {}).get("id")})
-        except Exception:
-            cur.execute(unbump, {"k": k})  # we still hold the head lock: hand the numbers back
-            raise
-        if k == 1:
-            cur.execute(insert_entry, rows[0])
-        else:
-            cur.executemany(insert_entry, rows)
-        cur.execute(set_last, {"leaf": prev})
-    finally:
-        cur.close()
+        for i, (kind, body) in enumerate(items):
+            entry = build_entry(seq=first + i, ts=ts, origin=origin, event_id=ids[i] or str(uuid.uuid4()),
+                                event=kind, body=body, prev_leaf_hash=prev)
+            data = canonical(entry)
+            prev = leaf_hash(data).hex()
+            counterparty = body.get("counterparty") or body.get("actor") or {}
+            rows.append({"seq": first + i, "ts": ts, "kind": kind, "entry_json": data.decode(), "leaf_hash": prev,
+                         "agreement_id": (body.get("agreement") or {}).get("id"),
+                         "participant": counterparty.get("did"), "dataset_id": (body.get("dataset") or {}).get("id")})
+    except Exception:
+        _UNBUMP.count(conn, {"k": k})  # we still hold the head lock: hand the numbers back
+        raise
+    if k == 1:
+        _INSERT_ENTRY.count(conn, rows[0])
+    else:
+        _INSERT_ENTRY.many(conn, rows)
+    _SET_LAST.count(conn, {"leaf": prev})
     return [first + i for i in range(k)]
 
 

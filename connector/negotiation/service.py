@@ -345,7 +345,7 @@ class NegotiationService:
 
     def _provider_react(self, work: Work, event: str, *, caller_claims: dict[str, Any],
                         catalogue_offer: dict[str, Any] | None = None) -> None:
-        neg, row = work.neg, work.row
+        row = work.row
         if row.script:
             script = script_for(PROVIDER_NEGOTIATION, row.script) or {}
             for action in script.get(event, ()):

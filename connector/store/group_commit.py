@@ -27,15 +27,14 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from connector.store.raw import Statement
+
 __all__ = ["GroupCommit", "GroupCommitError"]
 
 
-def _exec(conn: Any, sql: str) -> None:
-    cur = conn.connection.cursor()
-    try:
-        cur.execute(sql)
-    finally:
-        cur.close()
+_SAVEPOINT = Statement("SAVEPOINT group_member")
+_ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT group_member")
+_RELEASE = Statement("RELEASE SAVEPOINT group_member")
 
 
 class GroupCommitError(RuntimeError):
@@ -94,15 +93,15 @@ class GroupCommit:
                 self._outer = self._conn.begin()
             # members run strictly one after another, so one savepoint name serves them all; issued on the driver
             # (SQLAlchemy's savepoint objects cost more than the statements of a typical member)
-            _exec(self._conn, "SAVEPOINT group_member")
+            _SAVEPOINT.count(self._conn)
             try:
                 yield self._conn
             except BaseException as exc:
                 failure = exc
-                _exec(self._conn, "ROLLBACK TO SAVEPOINT group_member")
-                _exec(self._conn, "RELEASE SAVEPOINT group_member")
+                _ROLLBACK_TO.count(self._conn)
+                _RELEASE.count(self._conn)
             else:
-                _exec(self._conn, "RELEASE SAVEPOINT group_member")
+                _RELEASE.count(self._conn)
                 self._deferred.extend(self._local.deferred)
         except BaseException as exc:   # the savepoint itself failed: the connection is suspect, end the group
             failure = failure or exc

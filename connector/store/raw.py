@@ -16,6 +16,11 @@ __all__ = ["Statement", "Codec"]
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+def _style(dialect: Any) -> str:
+    """sqlite3 is asked for ``named`` style, whatever its module default says; others use their own."""
+    return "named" if dialect.name == "sqlite" else dialect.paramstyle
+
+
 class Statement:
     """One SQL statement with ``:name`` parameters, rendered once per paramstyle. ``for_update``: a row-locking
     SELECT, which PostgreSQL spells ``FOR UPDATE`` and SQLite (one writer at a time) does without."""
@@ -40,12 +45,22 @@ class Statement:
 
     def run(self, conn: Any, params: Mapping[str, Any] | None = None) -> Any:
         """Execute on ``conn`` (a SQLAlchemy Connection in a transaction); the DB-API cursor, for fetches and
-        ``rowcount``. sqlite3 is asked for ``named`` style, whatever its module default says."""
+        ``rowcount``."""
         dialect = conn.dialect
-        style = "named" if dialect.name == "sqlite" else dialect.paramstyle
+        style = _style(dialect)
         cur = conn.connection.cursor()
         cur.execute(self.render(style, dialect.name), params or {})
         return cur
+
+    def many(self, conn: Any, rows: list[Mapping[str, Any]]) -> None:
+        """Execute once per row of parameters (the driver's ``executemany``)."""
+        dialect = conn.dialect
+        style = _style(dialect)
+        cur = conn.connection.cursor()
+        try:
+            cur.executemany(self.render(style, dialect.name), rows)
+        finally:
+            cur.close()
 
     def scalar(self, conn: Any, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(conn, params)
@@ -55,7 +70,7 @@ class Statement:
         """Run alone in its own transaction on a pooled DB-API connection of ``engine``, without SQLAlchemy's
         transaction machinery; rows changed. For a single idempotent write on the hot path (the replay guard)."""
         dialect = engine.dialect
-        style = "named" if dialect.name == "sqlite" else dialect.paramstyle
+        style = _style(dialect)
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
