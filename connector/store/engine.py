@@ -30,7 +30,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 14, relaxed: bool = False, reader: bool = False) -> Engine:
     """An engine for ``url``. ``relaxed`` trades durability across power loss (not across crashes) for commit
     speed: only for records that may be lost then, such as the replay guard's token ids (DESIGN §4). ``reader``
     is for reads only: on SQLite its transactions begin deferred (a WAL reader never waits for the writer) and the
@@ -40,7 +40,7 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: 
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size)
         event.listen(engine, "connect", _sqlite_pragmas)
         if relaxed:
             # in WAL mode NORMAL survives an application crash; only an OS crash can lose the last commits
@@ -59,6 +59,8 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed: bool = False, reader: 
             conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         return engine
+    # a pool as deep as a worker's threads (4 request threads, 8 outbox senders, schedulers): with 5, connections
+    # beyond it were opened and closed again about every second negotiation under load, each a new server process
     # no pre-ping: it costs a round trip on every checkout of the hot path; a connection the server dropped fails
     # its statement once, SQLAlchemy then discards the whole pool, and the protocol's senders retry
     engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)

@@ -58,6 +58,7 @@ class GroupCommit:
         self._outcome: dict[int, BaseException | None] = {}   # closed groups → None (committed) or the error
         self._deferred: list[Callable[[Any], None]] = []        # run by the leader before COMMIT, in order
         self._local = threading.local()
+        self._tail = threading.Lock()   # lone transactions: deferred work and COMMIT, one thread at a time
         self._pid = os.getpid()
         self.groups = 0           # committed groups, and members in them (figures for benchmarks)
         self.members = 0
@@ -119,10 +120,23 @@ class GroupCommit:
         self._local.inside = True
         self._local.deferred = []
         try:
-            with self._engine().begin() as conn:
-                yield conn
-                for fn in self._local.deferred:
-                    fn(conn)
+            with self._engine().connect() as conn:
+                outer = conn.begin()
+                try:
+                    yield conn
+                    if self._local.deferred:
+                        # the deferred work takes a lock every writer needs: the process's writers queue for it
+                        # here, one at a time, rather than all on the server, where each commit would wake every
+                        # waiter to find the row locked again by the next
+                        with self._tail:
+                            for fn in self._local.deferred:
+                                fn(conn)
+                            outer.commit()
+                    else:
+                        outer.commit()
+                finally:
+                    if outer.is_active:
+                        outer.rollback()
         finally:
             self._local.inside = False
         with self._cond:
