@@ -203,9 +203,34 @@ class Watch:
         self.conn.close()
 
 
-def _start(consumer: Served, provider: Served) -> str:
-    return consumer.api("POST", "/api/negotiations", {"provider": provider.did, "dataset": "frequentation",
-                                                      "offer": OFFER["@id"], "offer_policy": OFFER})["pid"]
+class Client:
+    """A lean keep-alive JSON client (http.client) for the load: the machine's two cores are shared with the nodes
+    measured, and a heavier client (httpx) spent a seventh of the CPU of each negotiation on its own."""
+
+    def __init__(self, served: Served):
+        import http.client
+        from urllib.parse import urlsplit
+        u = urlsplit(served.url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        self.headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+        self.name = served.directory.name
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        self.conn.request(method, path, body=data, headers=self.headers)
+        r = self.conn.getresponse()
+        text = r.read()
+        if r.status >= 400:
+            raise SystemExit(f"{self.name}: {method} {path} → {r.status} {text[:300]!r}")
+        return json.loads(text)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _start(client: Client, provider: Served) -> str:
+    return client.call("POST", "/api/negotiations", {"provider": provider.did, "dataset": "frequentation",
+                                                     "offer": OFFER["@id"], "offer_policy": OFFER})["pid"]
 
 
 def _ms(row: tuple[str, str, Any, Any]) -> float:
@@ -224,17 +249,19 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
     consumer, provider = nodes["consumer"], nodes["provider"]
     watch = Watch(consumer)
     # baseline: the plain JSON version route of the same provider server, one request at a time
-    with httpx.Client(base_url=provider.url, timeout=10) as c:
-        for _ in range(50):
-            c.get("/.well-known/dspace-version")
-        rtt = []
-        for _ in range(max(200, sequential * 4)):
-            t = time.perf_counter()
-            c.get("/.well-known/dspace-version")
-            rtt.append((time.perf_counter() - t) * 1000)
+    version = Client(provider)
+    for _ in range(50):
+        version.call("GET", "/.well-known/dspace-version")
+    rtt = []
+    for _ in range(max(200, sequential * 4)):
+        t = time.perf_counter()
+        version.call("GET", "/.well-known/dspace-version")
+        rtt.append((time.perf_counter() - t) * 1000)
+    version.close()
+    first = Client(consumer)
 
     def one() -> tuple[str, str, Any, Any]:
-        pid = _start(consumer, provider)
+        pid = _start(first, provider)
         if (state := watch.wait(pid)) != "FINALIZED":
             raise SystemExit(f"negotiation {pid} ended {state}")
         return watch.rows([pid])[0]
@@ -247,7 +274,7 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
     lock = threading.Lock()
 
     def starter() -> None:
-        local = Served(consumer.directory)
+        local = Client(consumer)
         try:
             while True:
                 with lock:
@@ -258,7 +285,7 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
                 started[slot] = _start(local, provider)
                 watch.wait(started[slot])   # this one ends before the next starts: `in_flight` at all times
         finally:
-            local.client.close()
+            local.close()
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=starter) for _ in range(in_flight)]
@@ -267,6 +294,7 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    first.close()
     rows = watch.rows(started)
     watch.close()
     bad = [r for r in rows if r[1] != "FINALIZED"]
