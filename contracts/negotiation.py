@@ -85,7 +85,7 @@ class Negotiation:
         state = initial_state(CN.REQUEST, Role.CONSUMER)
         neg = cls(Role.CONSUMER, consumer_pid, state, peer_address=provider_address, dataset_id=offer["target"],
                   offer=copy.deepcopy(offer), provider_id=provider_id, consumer_id=consumer_id,
-                  initial_fp=fingerprint(message), last=(CN.REQUEST, Role.CONSUMER, fingerprint(message)))
+                  initial_fp=(fp := fingerprint(message)), last=(CN.REQUEST, Role.CONSUMER, fp))
         return neg, Transition(CN.REQUEST, Role.CONSUMER, None, state, message, outbound=True)
 
     @classmethod
@@ -98,7 +98,7 @@ class Negotiation:
         state = initial_state(CN.OFFER, Role.PROVIDER)
         neg = cls(Role.PROVIDER, provider_pid, state, peer_address=consumer_address, dataset_id=offer["target"],
                   offer=copy.deepcopy(offer), provider_id=provider_id, consumer_id=consumer_id,
-                  initial_fp=fingerprint(message), last=(CN.OFFER, Role.PROVIDER, fingerprint(message)))
+                  initial_fp=(fp := fingerprint(message)), last=(CN.OFFER, Role.PROVIDER, fp))
         return neg, Transition(CN.OFFER, Role.PROVIDER, None, state, message, outbound=True)
 
     @classmethod

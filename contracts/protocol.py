@@ -11,8 +11,7 @@ import uuid
 from enum import Enum
 from typing import Any
 
-import rfc8785
-
+from .canonical import canonical
 from .schemas import DSP_CONTEXT
 
 __all__ = ["Role", "ProtocolError", "fingerprint", "same_id"]
@@ -66,7 +65,7 @@ class ProtocolError(Exception):
 
 def fingerprint(message: dict[str, Any]) -> str:
     """SHA-256 of the RFC 8785 canonical form: two deliveries of one message match whatever their key order."""
-    return hashlib.sha256(rfc8785.dumps(message)).hexdigest()
+    return hashlib.sha256(canonical(message)).hexdigest()
 
 
 def same_id(a: str | None, b: str | None) -> bool:

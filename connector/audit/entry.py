@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping
 
 import rfc8785
 
+from contracts.canonical import SORTED as _SORTED, canonical
+
 try:  # optional speed-up for reading bundles; the standard library gives the same answers
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
@@ -312,41 +314,8 @@ def build_entry(*, seq: int, ts: str, origin: str, event_id: str, event: str, bo
     return entry
 
 
-def _plain(v: Any) -> bool:
-    """True when ``v`` holds no float, no integer beyond 2^53 and no non-string key: the cases where JCS and a
-    sorted-key ``json`` encoding could differ (besides non-ASCII text, checked on the output)."""
-    t = type(v)
-    if t is dict:
-        return all(type(k) is str and _plain(x) for k, x in v.items())
-    if t is list:
-        return all(_plain(x) for x in v)
-    if t is int:
-        return -_LIMIT < v < _LIMIT
-    return t is not float
-
-
-def canonical(entry: Mapping[str, Any]) -> bytes:
-    """RFC 8785 (JCS) bytes of the entry: the exact bytes that are hashed and exported.
-
-    For ASCII text without fractional numbers JCS is exactly ``json`` with sorted keys and no spaces, which is
-    several times faster than the general serialiser; anything else goes through rfc8785.
-    """
-    if _plain(entry):
-        if _orjson is not None:
-            raw = _orjson.dumps(entry, option=_orjson.OPT_SORT_KEYS)
-            if raw.isascii() and b"\\" not in raw:  # no escapes: orjson and JCS agree
-                return raw
-        out = _SORTED.encode(entry)
-        if out.isascii():
-            return out.encode()
-    return rfc8785.dumps(entry)
-
-
 def _bad_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class LineParser:
