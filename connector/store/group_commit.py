@@ -90,7 +90,12 @@ class GroupCommit:
         failure: BaseException | None = None
         try:
             if self._outer is None:
-                self._conn = self._engine().connect()
+                engine = self._engine()
+                if self._conn is None or self._conn.engine is not engine:
+                    # one connection serves group after group (a checkout, its reset and checkin cost more than
+                    # the statements of a member); dropped after a failure, or when the node's engine changed
+                    self._drop_connection()
+                    self._conn = engine.connect()
                 self._outer = self._conn.begin()
             # members run strictly one after another, so one savepoint name serves them all; issued on the driver
             # (SQLAlchemy's savepoint objects cost more than the statements of a typical member)
@@ -143,6 +148,14 @@ class GroupCommit:
             self.groups += 1
             self.members += 1
 
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection is being thrown away
+                pass
+
     def at_commit(self, fn: Callable[[Any], None]) -> None:
         """Run ``fn(connection)`` just before the group commits (dropped if this member rolls back)."""
         if not getattr(self._local, "inside", False):
@@ -184,18 +197,15 @@ class GroupCommit:
 
     def _close_group(self, error: BaseException | None) -> None:
         """End the open group (committed, or failed with ``error``) and let the next thread open a new one."""
-        conn, outer = self._conn, self._outer
-        if error is not None and outer is not None:
-            try:
-                if outer.is_active:
-                    outer.rollback()
-            except Exception:  # noqa: BLE001 - the connection is discarded below anyway
-                pass
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001
-                pass
+        outer = self._outer
+        if error is not None:
+            if outer is not None:
+                try:
+                    if outer.is_active:
+                        outer.rollback()
+                except Exception:  # noqa: BLE001 - the connection is discarded below anyway
+                    pass
+            self._drop_connection()
         with self._cond:
             if error is None:
                 self.groups += 1
@@ -204,7 +214,7 @@ class GroupCommit:
             for old in [g for g in self._outcome if g < self._generation - 64]:
                 del self._outcome[old]
             self._generation += 1
-            self._conn = self._outer = None
+            self._outer = None
             self._deferred = []
             self._members = 0
             self._busy = False
