@@ -228,6 +228,63 @@ class Client:
         self.conn.close()
 
 
+class CpuMeter:
+    """CPU time spent during a phase, per negotiation: each node's process tree, PostgreSQL's server processes (by
+    user ``postgres``), this benchmark's own process, and the whole machine (busy time of both cores). On a 2-core
+    machine shared by all of them, this says where the time goes whatever else runs."""
+
+    def __init__(self, nodes: dict[str, Served]):
+        import psutil
+        self.psutil = psutil
+        self.nodes = nodes
+
+    def _processes(self) -> dict[str, list[Any]]:
+        ps = self.psutil
+        groups: dict[str, list[Any]] = {}
+        for name, node in self.nodes.items():
+            if node.proc is not None:
+                root = ps.Process(node.proc.pid)
+                groups[name] = [root, *root.children(recursive=True)]
+        groups["postgres"] = [p for p in ps.process_iter(["username"]) if p.info["username"] == "postgres"]
+        groups["client"] = [ps.Process()]
+        return groups
+
+    def _times(self) -> dict[int, float]:
+        out = {}
+        for group in self._processes().values():
+            for p in group:
+                try:
+                    t = p.cpu_times()
+                    out[p.pid] = t.user + t.system
+                except self.psutil.Error:
+                    pass
+        return out
+
+    def start(self) -> None:
+        self.before = self._times()
+        self.machine = self._busy()
+
+    def _busy(self) -> float:
+        t = self.psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+    def per(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per negotiation since ``start`` (processes that started meanwhile count whole)."""
+        busy = self._busy() - self.machine
+        out: dict[str, float] = {}
+        for name, group in self._processes().items():
+            total = 0.0
+            for p in group:
+                try:
+                    t = p.cpu_times()
+                    total += t.user + t.system - self.before.get(p.pid, 0.0)
+                except self.psutil.Error:
+                    pass
+            out[name] = round(total / count * 1000, 2)
+        out["machine"] = round(busy / count * 1000, 2)
+        return out
+
+
 def _start(client: Client, provider: Served) -> str:
     return client.call("POST", "/api/negotiations", {"provider": provider.did, "dataset": "frequentation",
                                                      "offer": OFFER["@id"], "offer_policy": OFFER})["pid"]
@@ -287,6 +344,8 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
         finally:
             local.close()
 
+    meter = CpuMeter(nodes)
+    meter.start()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=starter) for _ in range(in_flight)]
     for t in threads:
@@ -294,6 +353,7 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    cpu = meter.per(concurrent)
     first.close()
     rows = watch.rows(started)
     watch.close()
@@ -311,6 +371,7 @@ def measure(nodes: dict[str, Served], sequential: int, concurrent: int, in_fligh
         "per_s_16_wall": round(len(rows) / wall, 1),
         "negotiation_ms_median_16_in_flight": round(statistics.median(lat16), 1),
         "completed_16": len(rows),
+        "cpu_ms_per_negotiation_16": cpu,
     }
 
 
@@ -325,8 +386,8 @@ def run(engine: str, pg: str | None, sequential: int, concurrent: int) -> dict[s
     print(f"{engine}: full negotiation median {result['negotiation_ms_median']} ms "
           f"(p95 {result['negotiation_ms_p95']} ms, {sequential} one at a time; version route round trip "
           f"{result['baseline_version_rtt_ms_median']} ms); {result['per_s_16_in_flight']} negotiations/s with 16 in "
-          f"flight ({result['completed_16']} completed, median {result['negotiation_ms_median_16_in_flight']} ms each)",
-          flush=True)
+          f"flight ({result['completed_16']} completed, median {result['negotiation_ms_median_16_in_flight']} ms each); "
+          f"CPU ms per negotiation: {result['cpu_ms_per_negotiation_16']}", flush=True)
     return result
 
 
