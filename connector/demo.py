@@ -47,6 +47,24 @@ BOOKINGS_METADATA = {
         {"template": "members-statistical-use", "id": "urn:passerelle:offer:campings:reservations:statistiques"},
         {"template": "no-raw-redistribution", "id": "urn:passerelle:offer:campings:reservations:usage"}],
 }
+CAPACITY_DATASET = "capacites-campings"  # the capacity table of the same export: the barometer's denominator
+CAPACITY_METADATA = {
+    "title": {"fr": "Capacités journalières des campings adhérents (synthétique)",
+              "en": "Daily capacity of member campsites (synthetic)"},
+    "description": {"fr": "Unités disponibles par camping, nuit et type d'hébergement, extraites avec les "
+                          "réservations ; identifiants pseudonymisés à la source. Données SYNTHÉTIQUES de "
+                          "démonstration.",
+                    "en": "Units available by campsite, night and unit type, extracted with the bookings; "
+                          "identifiers pseudonymised at source. SYNTHETIC demo data."},
+    "keywords": {"fr": ["camping", "capacité", "emplacements"], "en": ["campsite", "capacity", "pitches"]},
+    "themes": ["ECON", "REGI"],
+    "spatial": ["FR"],
+    "frequency": "WEEKLY",
+    "schema": "campsite-capacity",
+    "offer_templates": [
+        {"template": "members-statistical-use", "id": "urn:passerelle:offer:campings:capacites:statistiques"},
+        {"template": "no-raw-redistribution", "id": "urn:passerelle:offer:campings:capacites:usage"}],
+}
 
 
 class DemoError(Exception):
@@ -166,21 +184,26 @@ class DemoSpace:
                 published.setdefault(node.name, []).append(ident)
         return published
 
-    def collect_weekly_export(self, campsites: int = 12, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
-        """The campsite federation receives its members' weekly export (generated, labelled synthetic) and
-        publishes it through the collection pipeline: validated against the booking schema, identifiers
-        pseudonymised with its own key, written as Parquet, published as a dataset that declares ``conformsTo``."""
+    def collect_weekly_export(self, campsites: int = BAROMETER_CAMPSITES,
+                              snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
+        """The campsite federation receives its members' weekly export (generated, labelled synthetic: bookings and
+        the capacity table of the same campsites and snapshot) and publishes both through the collection pipeline:
+        validated against their declared schemas, identifiers pseudonymised with its own key (the same campsite has
+        the same pseudonym in both), written as Parquet, published as two datasets that declare ``conformsTo``."""
         import datetime as dt
         from hub.generate import generate_campsites
         node = self.nodes["campings"]
         out = node.directory / "demo-data" / "export" / snapshot
-        if not (out / "bookings.csv").exists():
+        if not (out / "MANIFEST.json").exists():
             generate_campsites(out, campsites=campsites, season=dt.date.fromisoformat(snapshot).year,
-                               snapshot=dt.date.fromisoformat(snapshot), seed=1, fmt="csv")
+                               snapshot=dt.date.fromisoformat(snapshot), seed=0, fmt="csv")
         result = node.api(self.client, "POST", f"/api/datasets/{BOOKINGS_DATASET}/publish",
                           {"file": str(out / "bookings.csv"), "metadata": BOOKINGS_METADATA}, timeout=300)
+        capacity = node.api(self.client, "POST", f"/api/datasets/{CAPACITY_DATASET}/publish",
+                            {"file": str(out / "capacity.parquet"), "metadata": CAPACITY_METADATA}, timeout=300)
         manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
-        return {"dataset": result, "campsites": campsites, "rows": manifest["files"]["bookings"]["rows"],
+        return {"dataset": result, "capacity": capacity, "campsites": campsites,
+                "rows": manifest["files"]["bookings"]["rows"], "capacity_rows": manifest["files"]["capacity"]["rows"],
                 "csv_bytes": (out / "bookings.csv").stat().st_size}
 
     def publish_sustainable_datasets(self) -> dict[str, dict[str, Any]]:
@@ -251,19 +274,28 @@ class DemoSpace:
             "provider": hub.did, "dataset": dataset_id(territory), "offer": offer_id(territory)})
         return self.settled(node, n, time.monotonic() + timeout)
 
-    def barometer(self, campsites: int = BAROMETER_CAMPSITES, snapshot: str = BAROMETER_SNAPSHOT) -> dict[str, Any]:
-        """The hub generates a small calibrated season of the campsite federation's bookings (labelled synthetic),
-        lands it in its barometer service (computed, stored, each région's slice re-published), and returns the run."""
-        import datetime as dt
-        from hub.generate import generate_campsites
+    def barometer(self, landed: dict[str, Path], timeout: float = 300.0) -> dict[str, Any]:
+        """The hub's barometer run on the files it pulled from the campsite federation (``landed``: ``bookings`` and
+        ``capacity``, as :meth:`transfer_datasets` returns them), once it has ended — failed, or done with each
+        région's slice re-published (recorded just after ``done``; a run that is not the current one publishes
+        none). The landing of the second file started it on the hub's barometer thread; this only watches the
+        hub's API. Raises DemoError when the hub has no run on these files."""
         hub = self.nodes["hub"]
-        out = hub.directory / "demo-data" / "barometre" / snapshot
-        if not (out / "MANIFEST.json").exists():
-            generate_campsites(out, campsites=campsites, season=dt.date.fromisoformat(snapshot).year,
-                               snapshot=dt.date.fromisoformat(snapshot), seed=0)
-        return hub.api(self.client, "POST", "/api/barometre/snapshots", {
-            "bookings": str(out / "bookings.parquet"), "capacity": str(out / "capacity.parquet"),
-            "campsites": str(out / "campsites.parquet")}, timeout=300)
+        paths = {k: str(Path(v).resolve()) for k, v in landed.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            body = hub.api(self.client, "GET", "/api/barometre/runs")
+            run = next((r for r in body["runs"] if {k: (r["inputs"].get(k) or {}).get("path") for k in paths}
+                        == paths), None)
+            ended = run is not None and (run["status"] == "failed" or (run["status"] == "done" and (
+                run["published"] is not None or body["current"] != run["id"])))
+            if ended:
+                return {**run, "source": "pulled", "started": "landing"}
+            if time.monotonic() > deadline:
+                raise DemoError("the hub has no ended barometer run on the files it pulled "
+                                f"({', '.join(f'{k}={Path(v).name}' for k, v in paths.items())})"
+                                + (f"; run {run['id']} is {run['status']}" if run else ""))
+            time.sleep(0.1)  # the demo watches real processes over HTTP; there is no clock to advance
 
     def pull_sustainable(self, agreed: list[dict[str, Any]]) -> dict[str, Path] | None:
         """The hub pulls, under its agreements, each dataset of the three sustainable-tourism providers (Parquet,
@@ -327,25 +359,34 @@ class DemoSpace:
         return {**run, "source": source, "started": "request"}
 
     def transfer_datasets(self, region: str = "occitanie", timeout: float = 60.0) -> dict[str, Any]:
-        """The hub pulls the campsite federation's bookings under its statistical agreement (full rows, Parquet) and
-        schedules the weekly pull (Monday 06:00 UTC); the région publishes an aggregate-only view of its capacity
-        (every cell of at least 3 campsites, grouped by département), which the hub negotiates and pulls: the
-        aggregate is computed on the région's node and only that leaves it."""
+        """The hub pulls the campsite federation's bookings, then its capacity table, under its statistical
+        agreements (full rows, Parquet) and schedules the weekly pull of each (Monday 06:00 UTC); the landing of the
+        second starts the barometer on the hub (``hub.service.landing``), which the pull does not wait for. The
+        région publishes an aggregate-only view of its capacity (every cell of at least 3 campsites, grouped by
+        département), which the hub negotiates and pulls: the aggregate is computed on the région's node and only
+        that leaves it."""
         hub, node = self.nodes["hub"], self.nodes[region]
 
         def agree(provider: DemoNode, dataset: str, offer: str) -> dict[str, Any]:
             n = hub.api(self.client, "POST", "/api/negotiations", {"provider": provider.did, "dataset": dataset,
                                                                    "offer": offer})
             return self.settled(hub, n, time.monotonic() + timeout)
-        statistical = BOOKINGS_METADATA["offer_templates"][0]["id"]   # type: ignore[index]
-        neg = agree(self.nodes["campings"], BOOKINGS_DATASET, statistical)
-        if neg["state"] != "FINALIZED":
-            raise DemoError(f"the hub could not agree on {BOOKINGS_DATASET}: {neg.get('reason')}")
-        bookings = {"id": neg["agreement"]["@id"]}
-        rows = hub.api(self.client, "POST", "/api/transfers/pull", {"agreement": bookings["id"], "format": "parquet"},
-                       timeout=300)
-        schedule = hub.api(self.client, "PUT", f"/api/agreements/{bookings['id']}/schedule",
-                           {"schedule": "mon 06:00"})
+
+        pulled: dict[str, dict[str, Any]] = {}
+        for kind, dataset, metadata in (("bookings", BOOKINGS_DATASET, BOOKINGS_METADATA),
+                                        ("capacity", CAPACITY_DATASET, CAPACITY_METADATA)):
+            statistical = metadata["offer_templates"][0]["id"]   # type: ignore[index]
+            neg = agree(self.nodes["campings"], dataset, statistical)
+            if neg["state"] != "FINALIZED":
+                raise DemoError(f"the hub could not agree on {dataset}: {neg.get('reason')}")
+            agreement = neg["agreement"]["@id"]
+            landed = hub.api(self.client, "POST", "/api/transfers/pull", {"agreement": agreement,
+                                                                          "format": "parquet"}, timeout=300)
+            outcome = hub.api(self.client, "GET", f"/api/transfers/{landed['transfer']}").get("outcome") or {}
+            schedule = hub.api(self.client, "PUT", f"/api/agreements/{agreement}/schedule",
+                               {"schedule": "mon 06:00"})
+            pulled[kind] = {**landed, "dataset": dataset, "schedule": schedule,
+                            "barometer": outcome.get("barometer")}
         ident = f"capacite-campings-{region}-agregats"
         offer_id = f"urn:passerelle:offer:{region}:capacite:agregats"
         offer = {"@id": offer_id, "@type": "Offer", "permission": [{"action": "use", "constraint": [
@@ -366,10 +407,12 @@ class DemoSpace:
             "offers": [offer]}})
         n = agree(node, ident, offer_id)
         if n["state"] != "FINALIZED":
-            return {"rows": rows, "schedule": schedule, "aggregate": None, "aggregate_reason": n.get("reason")}
+            return {"rows": pulled["bookings"], "capacity": pulled["capacity"], "schedule": pulled["bookings"]["schedule"],
+                    "aggregate": None, "aggregate_reason": n.get("reason")}
         aggregate = hub.api(self.client, "POST", "/api/transfers/pull",
                             {"agreement": n["agreement"]["@id"], "format": "csv"}, timeout=120)
-        return {"rows": rows, "schedule": schedule, "aggregate": aggregate, "aggregate_dataset": ident}
+        return {"rows": pulled["bookings"], "capacity": pulled["capacity"], "schedule": pulled["bookings"]["schedule"],
+                "aggregate": aggregate, "aggregate_dataset": ident}
 
     def witness_logs(self) -> list[dict[str, Any]]:
         """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
@@ -450,12 +493,14 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
         ok = not failures
         published = space.publish_demo_datasets()
         export = space.collect_weekly_export()
-        published.setdefault("campings", []).append(BOOKINGS_DATASET)
-        dist = export["dataset"]["distributions"][0]
+        published.setdefault("campings", []).extend([BOOKINGS_DATASET, CAPACITY_DATASET])
+        dist, cdist = export["dataset"]["distributions"][0], export["capacity"]["distributions"][0]
         echo(f"campings: weekly export of {export['campsites']} campsites ({export['rows']:,} rows, "
              f"{export['csv_bytes'] / 1e6:.1f} MB CSV) validated, pseudonymised and published as "
              f"{BOOKINGS_DATASET} v{export['dataset']['version']} ({dist['file_type']}, {dist['byte_size']:,} bytes, "
-             f"conformsTo campsite-bookings 1.0.0)")
+             f"conformsTo campsite-bookings 1.0.0); its capacity table ({export['capacity_rows']:,} rows) as "
+             f"{CAPACITY_DATASET} v{export['capacity']['version']} ({cdist['file_type']}, {cdist['byte_size']:,} "
+             f"bytes, conformsTo campsite-capacity 1.0.0)")
         durable_sources = space.publish_sustainable_datasets()
         for ident, d in durable_sources.items():
             published.setdefault(d["provider"], []).append(ident)
@@ -490,11 +535,28 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
             else:
                 echo(f"  {who:<13} {n['state']} {n['offer']}: {n['reason']}")
         ok = ok and len(agreed) == len(negotiated) - 1 and sum(n["state"] == "TERMINATED" for n in negotiated) == 1
-        run = space.barometer()
+        moved = space.transfer_datasets("occitanie")
+        r, c, agg = moved["rows"], moved["capacity"], moved["aggregate"]
+        echo(f"transfer: the hub pulled {BOOKINGS_DATASET} ({r['bytes']:,} bytes, {r['rows']:,} rows, sha256 "
+             f"{r['sha256'][:12]}…) and {CAPACITY_DATASET} ({c['bytes']:,} bytes, {c['rows']:,} rows, sha256 "
+             f"{c['sha256'][:12]}…), each verified and landed once, and pulls them every "
+             f"{moved['schedule']['schedule']} UTC (next {moved['schedule']['next_slot']}; "
+             f"{space.nodes['hub'].url}/transferts)")
+        echo(f"  landing: {BOOKINGS_DATASET}: barometer {r['barometer']}; {CAPACITY_DATASET}: barometer "
+             f"{c['barometer']}")
+        if agg:
+            echo(f"  occitanie {moved['aggregate_dataset']}: aggregate-only, computed on Occitanie's node: "
+                 f"{agg['rows']} cells by département ({agg['bytes']:,} bytes), no row-level data left the node")
+        else:
+            echo(f"  occitanie aggregate-only dataset: not agreed: {moved.get('aggregate_reason')}")
+        ok = ok and r["content"] == "rows" and c["content"] == "rows" and bool(agg) and agg["content"] == "aggregate"
+        run = space.barometer({"bookings": Path(r["path"]), "capacity": Path(c["path"])})
         slices = run.get("published") or {}
-        echo(f"barometer: snapshot {run['snapshot_date']} of {BAROMETER_CAMPSITES} campsites (synthetic), run "
-             f"{run['id']} computed in {run['seconds']:.1f} s; {len(slices)} régions' indicators re-published "
-             f"(e.g. barometre-campings-reg-76, offered to Occitanie only)")
+        echo(f"barometer: snapshot {run['snapshot_date']} of {BAROMETER_CAMPSITES} campsites (synthetic) computed from "
+             f"the federation's files the hub pulled ({BOOKINGS_DATASET}, {CAPACITY_DATASET}): run {run['id']} "
+             f"{run['status']}, started by their landing, in {run['seconds'] or 0.0:.1f} s; {len(slices)} régions' "
+             f"indicators re-published (e.g. barometre-campings-reg-76, offered to Occitanie only)"
+             + (f"; error: {run['error']}" if run.get("error") else ""))
         ok = ok and run["status"] == "done" and bool(slices) and "error" not in slices
         durable = space.sustainable(space.pull_sustainable(agreed))
         origin = ("files pulled under its agreements" if durable["source"] == "pulled" else
@@ -516,17 +578,6 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
             echo(f"occitanie pulled its barometer slice from the hub: {rows}{slice_['bytes']:,} bytes "
                  f"(sha256 {slice_['sha256'][:12]}…, verified and landed once)")
             ok = ok and slice_["bytes"] > 0
-        moved = space.transfer_datasets("occitanie")
-        r, agg = moved["rows"], moved["aggregate"]
-        echo(f"transfer: the hub pulled {BOOKINGS_DATASET} ({r['bytes']:,} bytes, {r['rows']:,} rows, sha256 "
-             f"{r['sha256'][:12]}…, verified and landed once) and pulls it every {moved['schedule']['schedule']} UTC "
-             f"(next {moved['schedule']['next_slot']}; {space.nodes['hub'].url}/transferts)")
-        if agg:
-            echo(f"  occitanie {moved['aggregate_dataset']}: aggregate-only, computed on Occitanie's node: "
-                 f"{agg['rows']} cells by département ({agg['bytes']:,} bytes), no row-level data left the node")
-        else:
-            echo(f"  occitanie aggregate-only dataset: not agreed: {moved.get('aggregate_reason')}")
-        ok = ok and r["content"] == "rows" and bool(agg) and agg["content"] == "aggregate"
         logs = space.witness_logs()
         echo(f"exchange logs: {len(logs)} checkpoints signed, {sum(bool(x['witnessed']) for x in logs)} countersigned "
              f"by the hub (auditor page: {space.nodes['occitanie'].url}/audit)")

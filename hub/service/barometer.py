@@ -28,7 +28,7 @@ from hub.collection.atomic import sha256_file
 from hub.service.records import LEASE_SECONDS, BarometerRun, claim_run, finish_run
 from hub.service.results import read_tables, write_run
 
-__all__ = ["BarometerService", "on_snapshot_landed", "run_json", "LandedSnapshot", "LEASE_SECONDS"]
+__all__ = ["BarometerService", "Claim", "on_snapshot_landed", "run_json", "LandedSnapshot", "LEASE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,15 @@ class LandedSnapshot:
     capacity: Path
     campsites: Path | None = None
     snapshot: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A recorded run and whether the caller holds it (then it computes it), with the files it rests on."""
+
+    run: BarometerRun
+    claimed: bool
+    landed: LandedSnapshot
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -104,6 +113,16 @@ class BarometerService:
     def land(self, bookings: str | Path, capacity: str | Path, campsites: str | Path | None = None,
              snapshot: dt.date | str | None = None) -> tuple[BarometerRun, bool]:
         """As :meth:`on_snapshot_landed`, and whether this call computed (False: known files, or being computed)."""
+        claim = self.claim(bookings, capacity, campsites, snapshot)
+        if not claim.claimed:
+            return claim.run, False
+        return self.run_claimed(claim), True
+
+    def claim(self, bookings: str | Path, capacity: str | Path, campsites: str | Path | None = None,
+              snapshot: dt.date | str | None = None) -> "Claim":
+        """Fingerprint the files and record the run: the first caller with these files (and engine, snapshot) holds
+        it and computes it with :meth:`run_claimed` (here or on another thread); the others get the run as
+        recorded (``claimed`` False)."""
         if isinstance(snapshot, str):
             snapshot = dt.date.fromisoformat(snapshot)
         landed = LandedSnapshot(Path(bookings), Path(capacity), Path(campsites) if campsites else None, snapshot)
@@ -116,9 +135,13 @@ class BarometerService:
             "inputs": {k: v["sha256"] for k, v in inputs.items() if isinstance(v, dict)}},
             sort_keys=True).encode()).hexdigest()
         run, claimed = self._claim(key, inputs, snapshot)
-        if not claimed:
-            return run, False
-        return self._compute(run, landed), True
+        return Claim(run, claimed, landed)
+
+    def run_claimed(self, claim: "Claim") -> BarometerRun:
+        """Compute, store, record and re-publish a run this caller claimed; raises as :meth:`on_snapshot_landed`."""
+        if not claim.claimed:
+            raise ValueError(f"run {claim.run.id} is held by another caller")
+        return self._compute(claim.run, claim.landed)
 
     def _claim(self, key: str, inputs: dict[str, Any], snapshot: dt.date | None) -> tuple[BarometerRun, bool]:
         """Insert the run, or take over a failed or abandoned one; False when someone else has it."""

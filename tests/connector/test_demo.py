@@ -1,5 +1,6 @@
 """`passerelle demo --once`: every node of ``demo.TEMPLATES`` comes up as a real process, enrols, and verifies
-every other; the sustainable-tourism providers publish their datasets and the hub negotiates for each."""
+every other; the sustainable-tourism providers publish their datasets and the hub negotiates for each; the hub's
+barometer is computed from the federation's bookings and capacity table it pulled, started by their landing."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def test_demo_once_exits_zero(tmp_path: Path) -> None:
                        for line in out.stdout.splitlines()), statistical
     assert "tourisme durable: run" in out.stdout
     assert "on files pulled under its agreements" in out.stdout
+    assert f"as {demo.CAPACITY_DATASET} v1 (PARQUET" in out.stdout  # through the federation's collection pipeline
+    landing = next(line for line in out.stdout.splitlines() if line.strip().startswith("landing:"))
+    assert "barometer waiting: a capacity table has not landed yet" in landing
+    assert f"{demo.CAPACITY_DATASET}: barometer run " in landing and landing.endswith(" started")
+    barometer = next(line for line in out.stdout.splitlines() if line.startswith("barometer: "))
+    assert "computed from the federation's files the hub pulled" in barometer and " done, started by their landing" \
+        in barometer, barometer
     assert "occitanie pulled its barometer slice from the hub" in out.stdout
     _rebuild_every_exchange_from_the_logs(tmp_path / "d", list(demo.TEMPLATES), tmp_path)
 
@@ -88,7 +96,7 @@ def _rebuild_every_exchange_from_the_logs(root: Path, names: list[str], tmp: Pat
                  if x.consumer_pid == h.consumer_pid and x.provider_pid == h.provider_pid]
         assert [x.state for x in other] == ["FINALIZED"], (name, h.consumer_pid)
     pulled = [(n, h) for n, hs in transfers.items() for h in hs]
-    assert len(pulled) >= 2 * 3  # the hub's two pulls and Occitanie's, each on both sides
+    assert len(pulled) >= 2 * 4  # the hub's three pulls and Occitanie's, each on both sides
     for name, h in pulled:
         assert h.states[0] == "REQUESTED" and "STARTED" in h.states and h.state == "COMPLETED", (name, h.states)
 
