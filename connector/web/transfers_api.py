@@ -25,7 +25,7 @@ def _setup(state: Any) -> None:
     from connector.scheduler import PullScheduler
 
     def run(agreement_id: str, fmt: str, slot: str) -> dict[str, Any]:
-        return _pull(app, agreement_id, fmt, slot).to_json()
+        return _pull(app, agreement_id, fmt, slot)
 
     node = app.config["NODE"]
     settings = dict(getattr(node.config.model, "transfer", None) or {})
@@ -44,7 +44,8 @@ def _setup(state: Any) -> None:
                 current_app.logger.exception("pull scheduler did not start")
 
 
-def _pull(app: Flask, agreement_id: str, fmt: str, slot: str, purpose: str | None = None) -> Any:
+def _pull(app: Flask, agreement_id: str, fmt: str, slot: str, purpose: str | None = None) -> dict[str, Any]:
+    """Pull and land once; the landed file's record with what its landing started (barometer, indicators)."""
     from connector.transfer.ingest import LocalControl, pull
     from connector.transfer.landing import after_landing
     node, svc = app.config["NODE"], app.config["TRANSFERS"]
@@ -55,9 +56,10 @@ def _pull(app: Flask, agreement_id: str, fmt: str, slot: str, purpose: str | Non
             outcome.update(after_landing(node, landed.path) or {})
     landed = pull(node, app.config["TRUST"], LocalControl(svc), agreement_id, fmt=fmt, slot=slot, purpose=purpose,
                   after_landing=hook)
+    record = {**landed.to_json(), **outcome}
     if outcome:
-        svc.set_outcome(landed.transfer, {**landed.to_json(), **outcome})
-    return landed
+        svc.set_outcome(landed.transfer, record)
+    return record
 
 
 def _svc() -> Any:
@@ -126,7 +128,7 @@ def pull_now():  # type: ignore[no-untyped-def]
     except PullError as e:
         status = 404 if e.code == "UNKNOWN_AGREEMENT" else 400 if e.code == "BAD_FORMAT" else 502
         return json_error(status, e.code.lower(), str(e))
-    return jsonify(landed.to_json()), 201
+    return jsonify(landed), 201
 
 
 @bp.get("/api/transfers/<pid>")

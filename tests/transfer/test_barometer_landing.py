@@ -95,13 +95,15 @@ class Federation:
 
     def pull(self, ident: str, slot: str = "manual") -> dict[str, Any]:
         """Pull through the hub's API; returns the landed file with the barometer's part of the landing's outcome
-        (recorded on the transfer)."""
+        (in the pull's answer, and recorded the same on the transfer)."""
         r = self.hub.api("POST", "/api/transfers/pull", {"agreement": self.agreements[ident], "format": "parquet",
                                                          "slot": slot})
         assert r.status_code == 201, r.text
         landed = r.json()
-        outcome = self.hub.app.config["TRANSFERS"].get(landed["transfer"]).get("outcome") or {}
-        return {**landed, "outcome": {k: v for k, v in outcome.items() if k.startswith("barometer")}}
+        answered = {k: v for k, v in landed.items() if k.startswith("barometer")}
+        recorded = self.hub.app.config["TRANSFERS"].get(landed["transfer"]).get("outcome") or {}
+        assert answered == {k: v for k, v in recorded.items() if k.startswith("barometer")}
+        return {**landed, "outcome": answered}
 
     def runs(self) -> list[dict[str, Any]]:
         """The hub's barometer runs, as its API shows them (newest first)."""
