@@ -2,13 +2,15 @@
 auditors' access by credential role.
 
 - ``tick(node, trust)`` does what is due: a checkpoint when the log grew and ``[audit] checkpoint_seconds`` passed
-  (or ``checkpoint_entries`` entries were added), then, on a node that is not the hub, the submission of its latest
-  checkpoint to the hub's witness if the hub has not countersigned it yet (a failure is retried at the next tick).
+  (or ``checkpoint_entries`` entries were added), then the submission of its latest checkpoint to its witnesses
+  that have not countersigned it yet: on a member the hub, on the hub the members named in ``[audit] witnesses``
+  (a failure is retried at the next tick).
   Only the worker process holding the ``audit.tick`` lease does this work; :class:`AuditScheduler` runs ``tick``
   in a daemon thread of each served worker process.
-- ``witness_checkpoint`` is the hub's side of ``POST /audit/witness``: the node's checkpoint is checked with its
-  audit key taken from its DID document and with a consistency proof from the last size the hub countersigned for
-  that log; the state per log is kept in the hub's database (``audit_witness``), under a row lock, so it survives
+- ``witness_checkpoint`` is the witness's side of ``POST /audit/witness``, on the hub for every member and on a
+  member for the logs it lists in ``[audit] witness_for`` (the hub's): the checkpoint is checked with the caller's
+  audit key taken from its DID document and with a consistency proof from the last size countersigned for that
+  log; the state per log is kept in the witness's database (``audit_witness``), under a row lock, so it survives
   restarts and several workers, and a checkpoint that does not extend it is refused as a fork.
 - ``auditor_refusal`` and ``log_auditor_access``: an auditor's verified credential must carry the role ``auditor``
   and this node's DID in its ``auditScope``; every access, granted or refused, is written to the log.
@@ -40,7 +42,8 @@ from connector.audit_service import audit_origin, ensure_log, record
 __all__ = ["AuditWitnessState", "AuditLease", "MemberAuditScope", "AuditSettings", "audit_settings",
            "log_signer", "witness_signer", "witness_name", "witness_vkeys", "origin_of_did", "audit_verifiers",
            "vkeys_of",
-           "latest_checkpoint", "CheckpointInfo", "sign_checkpoint_now", "WitnessOutcome", "submit_to_witness",
+           "latest_checkpoint", "CheckpointInfo", "sign_checkpoint_now", "WitnessResult", "WitnessOutcome",
+           "submit_to_witness", "witnesses_anyone",
            "proof_from_frontier", "witness_proof",
            "WitnessRefusal", "witness_checkpoint", "TickResult", "tick", "acquire_lease", "AuditScheduler",
            "auditor_refusal", "log_auditor_access", "describe_entry", "AUDIT_BUNDLE_DATASET"]
@@ -56,7 +59,8 @@ _MAX_NOTE = 8192
 # -- tables (migration 0007) ----------------------------------------------------------------------------------------
 
 class AuditWitnessState(SQLModel, table=True):
-    """On the hub: the latest checkpoint it countersigned for each node's log (keyed by the log's origin)."""
+    """On a witness (the hub, or a member witnessing the hub): the latest checkpoint it countersigned for each
+    log (keyed by the log's origin)."""
 
     __tablename__ = "audit_witness"
     origin: str = Field(primary_key=True, max_length=512)
@@ -97,13 +101,26 @@ _LEASE = AuditLease.__table__  # type: ignore[attr-defined]
 class AuditSettings:
     checkpoint_seconds: float = 60.0   # 0 turns the background scheduler off (checkpoints on demand only)
     checkpoint_entries: int = 1000
-    witness: bool = True               # submit checkpoints to the hub's witness
+    witness: bool = True               # submit checkpoints to the witnesses (a member: the hub)
+    witnesses: tuple[str, ...] = ()    # on the hub: DIDs of the members that witness its log
+    witness_for: tuple[str, ...] = ()  # on a member: DIDs whose logs it countersigns (the hub's)
+
+
+def _dids(raw: Mapping[str, Any], key: str, problems: list[str]) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(d, str) and d.startswith("did:web:") and len(d) > 8
+                                              for d in value):
+        problems.append(f"[audit] {key}: expected a list of did:web DIDs, got {value!r}")
+        return ()
+    return tuple(dict.fromkeys(value))
 
 
 def audit_settings(node: Any) -> AuditSettings:
-    """``[audit]`` of the node's config: ``checkpoint_seconds``, ``checkpoint_entries``, ``witness``."""
+    """``[audit]`` of the node's config: ``checkpoint_seconds``, ``checkpoint_entries``, ``witness``,
+    ``witnesses`` (the hub) and ``witness_for`` (a member)."""
     raw: Mapping[str, Any] = getattr(node.config.model, "audit", None) or {}
-    unknown = sorted(set(raw) - {"checkpoint_seconds", "checkpoint_entries", "witness"})
+    unknown = sorted(set(raw) - {"checkpoint_seconds", "checkpoint_entries", "witness", "witnesses",
+                                 "witness_for"})
     problems = [f"[audit] {k}: unknown key" for k in unknown]
     seconds = raw.get("checkpoint_seconds", 60)
     entries = raw.get("checkpoint_entries", 1000)
@@ -114,9 +131,26 @@ def audit_settings(node: Any) -> AuditSettings:
         problems.append(f"[audit] checkpoint_entries: expected a whole number ≥ 1, got {entries!r}")
     if not isinstance(witness, bool):
         problems.append(f"[audit] witness: expected true or false, got {witness!r}")
+    witnesses, witness_for = _dids(raw, "witnesses", problems), _dids(raw, "witness_for", problems)
+    if witnesses and not node.is_authority:
+        problems.append("[audit] witnesses: only the hub names witnesses of its log (a member's is the hub)")
+    if node.did in witnesses or node.did in witness_for:
+        problems.append(f"[audit] {'witnesses' if node.did in witnesses else 'witness_for'}: a node does not "
+                        "witness its own log")
     if problems:
         raise ValueError(f"{node.config.path}: " + "; ".join(problems))
-    return AuditSettings(float(seconds), int(entries), witness)
+    return AuditSettings(float(seconds), int(entries), witness, witnesses, witness_for)
+
+
+def witnesses_anyone(node: Any) -> bool:
+    """Whether ``POST /audit/witness`` is served here: on the hub, and on a member listing logs in
+    ``[audit] witness_for``."""
+    if node.is_authority:
+        return True
+    try:
+        return bool(audit_settings(node).witness_for)
+    except ValueError:  # a bad [audit] section witnesses nothing; the scheduler's start logs the error
+        return False
 
 
 def log_signer(node: Any) -> NoteSigner:
@@ -125,12 +159,13 @@ def log_signer(node: Any) -> NoteSigner:
 
 
 def witness_name(url: str) -> str:
-    """The hub's witness key name, ``host:port/witness``, from the hub's public URL."""
+    """A witness's key name, ``host:port/witness``, from the witness's public URL."""
     return url.split("://", 1)[-1].split("/", 1)[0] + "/witness"
 
 
 def witness_signer(node: Any) -> NoteSigner:
-    """On the hub: its audit key as a cosignature (type 0x04) key named ``<host>/witness``."""
+    """On a witness (the hub, or a member witnessing the hub): its audit key as a cosignature (type 0x04) key
+    named ``<host>/witness``."""
     return NoteSigner(witness_name(node.public_url), node.private_key("audit"), COSIGNATURE_V1)
 
 
@@ -152,23 +187,32 @@ def audit_verifiers(doc: Any, name: str, sig_type: int = ED25519) -> list[NoteVe
 
 
 def witness_vkeys(node: Any, trust: Any) -> list[str]:
-    """The hub's witness vkey(s), listed in bundles for the auditor's information (best effort: none if the
-    hub's DID document cannot be read now)."""
+    """The vkeys of this log's witnesses (a member's: the hub; the hub's: its ``[audit] witnesses``), listed in
+    bundles for the auditor's information (best effort: a witness whose DID document cannot be read now is left
+    out)."""
     from connector.identity import IdentityError
     from connector.peers import PeerError
-    if node.is_authority:
-        return [witness_signer(node).vkey]
+    out: list[str] = []
     try:
-        doc = trust._resolver.resolve(node.config.authority.did)
-    except (IdentityError, PeerError):
-        return []
-    return [v.vkey for v in audit_verifiers(doc, witness_name(node.config.authority.url), COSIGNATURE_V1)]
+        targets = _witnesses_of(node, trust)
+    except ValueError:  # a bad [audit] section: no witness to list
+        return out
+    for did, url, _ in targets:
+        if not url:
+            continue
+        try:
+            doc = trust._resolver.resolve(did)
+        except (IdentityError, PeerError):
+            continue
+        out.extend(v.vkey for v in audit_verifiers(doc, witness_name(url), COSIGNATURE_V1))
+    return out
 
 
 def vkeys_of(node: Any) -> dict[str, str]:
-    """The vkeys an auditor pins for this node: its log key and, on the hub, its witness key."""
+    """The vkeys an auditor pins for this node: its log key and, on a witness (the hub, or a member that
+    witnesses the hub's log), its witness key."""
     out = {"log": log_signer(node).vkey}
-    if node.is_authority:
+    if witnesses_anyone(node):
         out["witness"] = witness_signer(node).vkey
     return out
 
@@ -280,70 +324,120 @@ def witness_proof(session: Any, old_size: int, new_size: int) -> list[bytes]:
 
 
 @dataclass(frozen=True)
+class WitnessResult:
+    """One witness's answer to one submission."""
+
+    did: str
+    name: str            # its cosignature key name, ``host:port/witness``
+    witnessed: bool      # this checkpoint carries its cosignature (now or from an earlier submission)
+    detail: str
+
+
+@dataclass(frozen=True)
 class WitnessOutcome:
     size: int
-    witnessed: bool
+    witnessed: bool      # countersigned by every witness of the log
     detail: str
+    results: tuple[WitnessResult, ...] = ()
+
+    @property
+    def countersigned_by(self) -> tuple[str, ...]:
+        """The DIDs of the witnesses whose cosignature this checkpoint carries."""
+        return tuple(r.did for r in self.results if r.witnessed)
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in hashes]
 
 
-def submit_to_witness(node: Any, trust: Any) -> WitnessOutcome:
-    """Send the latest checkpoint to the hub with a consistency proof from the last size it countersigned; store
-    the cosignature it returns after checking it with the hub's audit key (from the hub's DID document).
+def _witnesses_of(node: Any, trust: Any) -> list[tuple[str, str, str]]:
+    """(DID, URL, how to name it to the operator) of each witness of this node's log: on a member the hub (its
+    authority); on the hub the members of ``[audit] witnesses``, at the URL their DID resolves to."""
+    if not node.is_authority:
+        authority = node.config.authority
+        return [(authority.did, authority.url, "the hub")]
+    out = []
+    for did in audit_settings(node).witnesses:
+        from connector.peers import PeerError
+        try:
+            url = trust.peer_url(did)
+        except PeerError:  # a DID that names no URL this node may call
+            url = ""
+        out.append((did, url, did))
+    return out
 
-    Best effort: a failure is reported, not raised, and the next tick tries again.
+
+def submit_to_witness(node: Any, trust: Any) -> WitnessOutcome:
+    """Send the latest checkpoint to each witness of the log that has not countersigned it, with a consistency
+    proof from the last size that witness countersigned; store each cosignature returned after checking it with
+    the witness's audit key (from its DID document).
+
+    Best effort per witness: a failure is reported in the outcome, not raised, the other witnesses are still
+    asked, and the next tick tries again.
     """
-    from connector.peers import PeerError
-    from connector.identity import IdentityError
-    if node.is_authority:
-        return WitnessOutcome(0, False, "the hub does not witness its own log")
-    authority = node.config.authority
-    name = witness_name(authority.url)
     with node.session() as s:
         info = latest_checkpoint(s)
-        if info is None:
-            return WitnessOutcome(0, False, "no checkpoint yet")
-        if name in info.witnesses:
-            return WitnessOutcome(info.size, True, "already countersigned")
+    if info is None:
+        return WitnessOutcome(0, False, "no checkpoint yet")
+    try:
+        targets = _witnesses_of(node, trust)
+    except ValueError as e:  # a bad [audit] section
+        return WitnessOutcome(info.size, False, str(e))
+    if not targets:
+        return WitnessOutcome(info.size, False, "no witness named for the hub's log ([audit] witnesses)")
+    results = tuple(_submit_one(node, trust, info, did, url, who) for did, url, who in targets)
+    if len(results) == 1:
+        detail = results[0].detail
+    else:
+        detail = "; ".join(f"{r.did}: {r.detail}" for r in results)
+    return WitnessOutcome(info.size, all(r.witnessed for r in results), detail, results)
+
+
+def _submit_one(node: Any, trust: Any, info: CheckpointInfo, did: str, url: str, who: str) -> WitnessResult:
+    from connector.identity import IdentityError
+    from connector.peers import PeerError
+    name = witness_name(url) if url else ""
+    if not url:
+        return WitnessResult(did, name, False, f"{who}: not a DID this node can reach")
+    if name in info.witnesses:
+        return WitnessResult(did, name, True, "already countersigned")
+    with node.session() as s:
         old = s.execute(select(_COSIG.c.size).where(_COSIG.c.witness == name)
                         .order_by(_COSIG.c.size.desc()).limit(1)).scalar() or 0
     plain = _plain_note(info.note)
-    url = authority.url.rstrip("/") + "/audit/witness"
+    endpoint = url.rstrip("/") + "/audit/witness"
     for _ in range(2):
         with node.session() as s:
             proof = witness_proof(s, old, info.size) if 0 < old < info.size else []
         try:
-            status, body = trust.peers.request("POST", url, token=trust.self_issued_token(authority.did),
+            status, body = trust.peers.request("POST", endpoint, token=trust.self_issued_token(did),
                                                json={"checkpoint": plain, "old_size": old, "proof": _b64(proof)})
         except (PeerError, IdentityError) as e:
-            return WitnessOutcome(info.size, False, f"hub unreachable: {e}")
+            return WitnessResult(did, name, False, f"{who} unreachable: {e}")
         if status == 409 and isinstance(body, dict) and body.get("error") == "old_size_mismatch" \
                 and isinstance(body.get("size"), int) and 0 <= body["size"] <= info.size and body["size"] != old:
-            old = body["size"]  # the hub saw another size last (e.g. our cosignature was lost): prove from there
+            old = body["size"]  # the witness saw another size last (e.g. its cosignature was lost): prove from there
             continue
         if status != 200 or not isinstance(body, dict) or not isinstance(body.get("cosignature"), str):
             detail = body.get("message") if isinstance(body, dict) else str(body)[:200]
-            return WitnessOutcome(info.size, False, f"hub refused ({status}): {detail}")
+            return WitnessResult(did, name, False, f"{who} refused ({status}): {detail}")
         line = body["cosignature"]
         try:
-            hub_doc = trust._resolver.resolve(authority.did)
+            doc = trust._resolver.resolve(did)
             verify = verify_checkpoint(add_cosignatures(plain, [line]), [log_signer(node).verifier()],
-                                       audit_verifiers(hub_doc, name, COSIGNATURE_V1))
-        except (NoteError, IdentityError) as e:
-            return WitnessOutcome(info.size, False, f"the hub's cosignature does not verify: {e}")
+                                       audit_verifiers(doc, name, COSIGNATURE_V1))
+        except (NoteError, IdentityError, PeerError) as e:
+            return WitnessResult(did, name, False, f"the cosignature of {who} does not verify: {e}")
         if not verify.cosignatures:
-            return WitnessOutcome(info.size, False, "the hub's cosignature is not by its audit key")
+            return WitnessResult(did, name, False, f"the cosignature of {who} is not by its audit key")
         with node.session() as s, s.begin():
             # two submissions of one checkpoint at once (a tick and the operator's button): keep one line
             have = s.execute(select(_COSIG.c.id).where(_COSIG.c.size == info.size, _COSIG.c.witness == name)
                              .with_for_update()).first()
             if have is None:
                 add_cosignature(s, info.size, line, node.clock.utcnow())
-        return WitnessOutcome(info.size, True, "countersigned by the hub")
-    return WitnessOutcome(info.size, False, "the hub keeps answering with another size")
+        return WitnessResult(did, name, True, f"countersigned by {who}")
+    return WitnessResult(did, name, False, f"{who} keeps answering with another size")
 
 
 def _plain_note(note: str) -> str:
@@ -354,7 +448,7 @@ def _plain_note(note: str) -> str:
     return format_note(parsed.text, own)
 
 
-# -- the hub's side of witnessing -----------------------------------------------------------------------------------
+# -- the witness's side -----------------------------------------------------------------------------------
 
 class WitnessRefusal(Exception):
     """A refused submission: HTTP status, an error code and a message for the node's operator."""
@@ -394,16 +488,23 @@ def _read_submission(body: Any) -> tuple[str, int, list[bytes]]:
 
 
 def witness_checkpoint(node: Any, trust: Any, caller_did: str, body: Any) -> dict[str, Any]:
-    """Countersign a member's checkpoint (hub only) or raise :class:`WitnessRefusal`.
+    """Countersign the caller's checkpoint or raise :class:`WitnessRefusal`. The hub witnesses every member; a
+    member witnesses only the logs of the DIDs in its ``[audit] witness_for`` (the hub's), with the same checks.
 
     The checkpoint must name the caller's own log (origin = its DID's host + ``/audit/v1``) and carry a valid
-    signature by an audit key of the caller's DID document; ``old_size`` must be the size the hub countersigned
-    last for that log (409 ``old_size_mismatch`` with the hub's size otherwise), and ``proof`` must show the new
-    tree extends it (409 ``fork`` otherwise).
+    signature by an audit key of the caller's DID document; ``old_size`` must be the size this witness
+    countersigned last for that log (409 ``old_size_mismatch`` with that size otherwise), and ``proof`` must show
+    the new tree extends it (409 ``fork`` otherwise).
     """
     from connector.identity import IdentityError
     if not node.is_authority:
-        raise WitnessRefusal(404, "not_hub", "only the hub witnesses checkpoints")
+        witness_for = audit_settings(node).witness_for
+        if not witness_for:
+            raise WitnessRefusal(404, "not_witness", "this node witnesses no log (the hub witnesses members' "
+                                                     "checkpoints)")
+        if caller_did not in witness_for:
+            raise WitnessRefusal(403, "not_witnessed", f"this node does not witness the log of {caller_did}: it "
+                                                       "is not in this node's [audit] witness_for")
     note, old_size, proof = _read_submission(body)
     try:
         cp = parse_checkpoint(parse_note(note).text)
@@ -503,7 +604,8 @@ class TickResult:
 
 def tick(node: Any, trust: Any = None, *, now: float | None = None, owner: str | None = None) -> TickResult:
     """Do what is due: a checkpoint if the log grew and the interval (or the entry count) is reached, then the
-    submission of the latest checkpoint to the hub's witness if it is not countersigned yet."""
+    submission of the latest checkpoint to each witness that has not countersigned it yet (a member's: the hub;
+    the hub's: its ``[audit] witnesses``)."""
     settings = audit_settings(node)
     when = node.clock.now() if now is None else now
     ttl = max(3 * settings.checkpoint_seconds, 30.0)
@@ -518,7 +620,7 @@ def tick(node: Any, trust: Any = None, *, now: float | None = None, owner: str |
         with node.session() as s:
             info = latest_checkpoint(s)
     outcome = None
-    if trust is not None and settings.witness and not node.is_authority:
+    if trust is not None and settings.witness and (settings.witnesses or not node.is_authority):
         outcome = submit_to_witness(node, trust)
         if not outcome.witnessed and outcome.size:
             log.warning("checkpoint %s not witnessed yet: %s", outcome.size, outcome.detail)

@@ -28,6 +28,8 @@ __all__ = ["run_demo", "DemoError", "DemoNode", "DemoSpace", "TEMPLATES"]
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "config" / "demo"
 # the hub, the campsite federation, two territories, then the sustainable-tourism providers (hub/sustainable/demo.py)
 TEMPLATES = ["hub", "campings", "occitanie", "bretagne", "herault", "hebergeurs", "emploi", "frequentation"]
+#: the member that witnesses the hub's exchange log (both sides are configured when the demo creates the nodes)
+HUB_WITNESS = "occitanie"
 BAROMETER_CAMPSITES = 30  # small: `demo --once` stays fast
 BAROMETER_SNAPSHOT = "2026-06-15"  # a Monday in the season, so weeks are both realised and on the books
 BOOKINGS_DATASET = "reservations-campings"  # the federation's weekly export, through the collection pipeline
@@ -122,6 +124,8 @@ class DemoSpace:
             cfg = load_config(d / "node.toml")
             self.nodes[name] = DemoNode(name, d, cfg.node.port, cfg.node.did,
                                         (d / "admin.token").read_text().strip())
+        if "hub" in self.nodes and HUB_WITNESS in self.nodes:
+            _agree_on_witness(self.nodes["hub"], self.nodes[HUB_WITNESS])
 
     def start(self, timeout: float = 30.0) -> None:
         for node in self.nodes.values():
@@ -415,8 +419,8 @@ class DemoSpace:
                 "aggregate": aggregate, "aggregate_dataset": ident}
 
     def witness_logs(self) -> list[dict[str, Any]]:
-        """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness
-        (the hub's own log is signed, not witnessed)."""
+        """Every node signs a checkpoint of its exchange log now; each node's is countersigned by the hub's witness,
+        and the hub's by the member it names (``HUB_WITNESS``)."""
         return [{"name": node.name, **node.api(self.client, "POST", "/api/audit/checkpoint")}
                 for node in self.nodes.values()]
 
@@ -449,6 +453,17 @@ def write_capacity_csv(path: Path, spatial: list[str]) -> int:
         w.writeheader()
         w.writerows(rows)
     return len(rows)
+
+
+def _agree_on_witness(hub: DemoNode, witness: DemoNode) -> None:
+    """Both sides of witnessing the hub's log: the hub names the member (``[audit] witnesses``), the member agrees
+    to countersign the hub's log (``[audit] witness_for``); a node whose config already has an [audit] section is
+    left as its operator wrote it."""
+    for node, key, did in ((hub, "witnesses", witness.did), (witness, "witness_for", hub.did)):
+        path = node.directory / "node.toml"
+        config = path.read_text()
+        if "\n[audit]" not in "\n" + config:
+            path.write_text(config.rstrip("\n") + f'\n\n[audit]\n{key} = ["{did}"]\n')
 
 
 def _node_database(database_url: str, name: str) -> str:
@@ -579,13 +594,16 @@ def run_demo(*, once: bool, directory: Path | None, base_port: int, database_url
                  f"(sha256 {slice_['sha256'][:12]}…, verified and landed once)")
             ok = ok and slice_["bytes"] > 0
         logs = space.witness_logs()
+        names = {n.did: n.name for n in space.nodes.values()}
         echo(f"exchange logs: {len(logs)} checkpoints signed, {sum(bool(x['witnessed']) for x in logs)} countersigned "
-             f"by the hub (auditor page: {space.nodes['occitanie'].url}/audit)")
+             f"by their witnesses (auditor page: {space.nodes['occitanie'].url}/audit)")
         for x in logs:
             cp = x["checkpoint"]
+            by = "the hub" if x["name"] != "hub" else \
+                ", ".join(names.get(d, d) for d in x.get("countersigned_by", []))
             echo(f"  {x['name']:<13} {cp['size']:>5} entries  root {cp['root'][:12]}…  "
-                 + ("witnessed by the hub" if x["witnessed"] else f"not witnessed ({x['witness_detail']})"))
-        ok = ok and all(x["witnessed"] for x in logs if x["name"] != "hub")
+                 + (f"witnessed by {by}" if x["witnessed"] else f"not witnessed ({x['witness_detail']})"))
+        ok = ok and all(x["witnessed"] for x in logs)
         echo(f"dashboard: {space.nodes['hub'].url}/barometre (admin token: {space.nodes['hub'].directory}/admin.token)")
         if not once:
             echo("data space running; Ctrl-C to stop")

@@ -3,8 +3,10 @@
 What is checked (trust.md §2.4):
 
 1. the manifest's signature, and the SHA-256 of every file it lists (an altered file is named);
-2. each checkpoint: its note format and its signature by the log key, witness cosignatures by pinned witness keys,
-   no two checkpoints of one size with different roots, and each consistency proof between consecutive checkpoints;
+2. each checkpoint: its note format and its signature by the log key, witness cosignatures by pinned witness keys
+   (one or several witnesses; a cosignature under a pinned witness's name that no pinned key of that witness
+   verifies is an error), no two checkpoints of one size with different roots, and each consistency proof between
+   consecutive checkpoints;
 3. each entry: valid JSON in its exact JCS form, schema v1, the bundle's origin, ``seq`` equal to its position,
    ``prev_leaf_hash`` equal to the hash of the entry before;
 4. inclusion of every entry: for a whole-log bundle the tree is rebuilt from the entries and its root compared with
@@ -64,6 +66,7 @@ class Report:
     tree_size: int = 0
     checkpoints: int = 0
     cosigned: int = 0
+    witnesses: dict[str, int] = field(default_factory=dict)  # witness name -> checkpoints it cosigned (verified)
     findings: list[Finding] = field(default_factory=list)
     suppressed: dict[str, int] = field(default_factory=dict)
 
@@ -99,6 +102,7 @@ class Report:
         first = self.first_failure
         return {"bundle": self.bundle, "ok": self.ok, "origin": self.origin, "entries": self.entries,
                 "tree_size": self.tree_size, "checkpoints": self.checkpoints, "cosigned": self.cosigned,
+                "witnesses": dict(self.witnesses),
                 "first_failure": asdict(first) if first else None,
                 "errors": [asdict(f) for f in self.errors], "warnings": [asdict(f) for f in self.warnings],
                 "suppressed": self.suppressed}
@@ -323,6 +327,7 @@ def _verify(reader: BundleReader, report: Report, out: _Findings, trusted_keys: 
                                   "pin the node's audit key with --trusted-key to make them mean something")
     log_keys = [k for k in keys if k.sig_type == ED25519]
     witness_keys = [k for k in keys if k.sig_type == COSIGNATURE_V1]
+    witness_names = {k.name for k in witness_keys}
 
     # manifest
     manifest: dict[str, Any] = {"files": {}}
@@ -377,6 +382,14 @@ def _verify(reader: BundleReader, report: Report, out: _Findings, trusted_keys: 
         roots[cp.size] = cp.root
         if vc.cosignatures:
             cosigned.add(cp.size)
+        by = {name for name, _ in vc.cosignatures}
+        for name in by:
+            report.witnesses[name] = report.witnesses.get(name, 0) + 1
+        # a line under a pinned witness's name that none of its pinned keys verifies: not that witness's word
+        for sig in vc.note.signatures:
+            if sig.name in witness_names and sig.name not in by:
+                out.error("COSIGNATURE_UNTRUSTED", f"checkpoint of size {cp.size} carries a cosignature named "
+                                                   f"{sig.name} that no pinned key of that witness verifies")
     sizes = sorted(roots)
     report.checkpoints = len(sizes)
     report.cosigned = len(cosigned)

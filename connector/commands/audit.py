@@ -152,7 +152,8 @@ def audit() -> None:
 @audit.command("verify")
 @click.argument("bundle", type=click.Path())
 @click.option("--trusted-key", "trusted", multiple=True, type=click.Path(dir_okay=False),
-              help="file of pinned verifier keys (vkeys), one per line: the node's audit key, the hub's witness key")
+              help="file of pinned verifier keys (vkeys), one per line: the node's audit key and its witnesses' keys "
+                   "(a member's: the hub's; the hub's: its witnessing members')")
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
 @click.pass_context
 def verify_cmd(ctx: click.Context, bundle: str, trusted: tuple[str, ...], as_json: bool) -> None:
@@ -171,7 +172,8 @@ def verify_cmd(ctx: click.Context, bundle: str, trusted: tuple[str, ...], as_jso
         ctx.exit(report.exit_code)
     first = report.first_failure
     summary = (f"{report.entries} entries, {report.checkpoints} checkpoints up to size {report.tree_size}, "
-               f"{report.cosigned} witnessed")
+               f"{report.cosigned} witnessed"
+               + (f" (by {', '.join(sorted(report.witnesses))})" if report.witnesses else ""))
     if first is not None:
         where = f"entry {first.seq}" if first.seq is not None and first.exact else \
             f"from entry {first.seq}" if first.seq is not None else "bundle"
@@ -273,9 +275,10 @@ def fetch_cmd(node_dir: str, target: str, out: str, agreement: str | None, parti
 @_with_source
 @click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False),
               help="the audit key (PEM); with --dir the node's own")
-@click.option("--no-witness", is_flag=True, help="with --dir: do not submit the checkpoint to the hub")
+@click.option("--no-witness", is_flag=True, help="with --dir: do not submit the checkpoint to the log's witnesses")
 def checkpoint_cmd(node_dir: str | None, database_url: str | None, key_path: str | None, no_witness: bool) -> None:
-    """Sign a checkpoint of the log now and print it; with --dir, submit it to the hub's witness too."""
+    """Sign a checkpoint of the log now and print it; with --dir, submit it to the log's witnesses too (a member's:
+    the hub; the hub's: the members in its [audit] witnesses)."""
     session, node = _source(database_url, node_dir)
     with session:
         if node is not None:
@@ -292,11 +295,20 @@ def checkpoint_cmd(node_dir: str | None, database_url: str | None, key_path: str
         except SQLAlchemyError as exc:
             raise click.ClickException(f"cannot read the audit log: {_first_line(exc)}") from None
     click.echo(note, nl=False)
-    if node is not None and not no_witness and not node.is_authority:
+    if node is not None and not no_witness and (not node.is_authority or _hub_witnesses(node)):
         from connector.audit_node import submit_to_witness
         from connector.trust import Trust
         outcome = submit_to_witness(node, Trust(node))
         click.echo(("witnessed: " if outcome.witnessed else "not witnessed: ") + outcome.detail, err=True)
+
+
+def _hub_witnesses(node: Any) -> tuple[str, ...]:
+    """The members named in the hub's ``[audit] witnesses`` (its log is submitted to them)."""
+    from connector.audit_node import audit_settings
+    try:
+        return audit_settings(node).witnesses
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 @audit.command("show")

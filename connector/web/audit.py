@@ -1,14 +1,15 @@
 """The exchange log over HTTP: public checkpoints, the hub's witness, auditors' access, the operator's API and page.
 
 - ``GET /audit/checkpoint`` (anyone): the latest signed checkpoint note with the cosignatures received (text).
-- ``GET /audit/keys`` (anyone): the vkeys to pin, the log key (and the witness key on the hub); an auditor checks
-  them against the DID document's ``#audit-`` key.
-- ``POST /audit/witness`` (members, hub only): countersign the caller's checkpoint (``connector.audit_node``).
+- ``GET /audit/keys`` (anyone): the vkeys to pin, the log key (and the witness key on a witness: the hub, or a
+  member witnessing the hub's log); an auditor checks them against the DID document's ``#audit-`` key.
+- ``POST /audit/witness`` (on the hub, for members; on a member, for the logs in its ``[audit] witness_for``):
+  countersign the caller's checkpoint (``connector.audit_node``).
 - ``GET /audit/entries``, ``GET /audit/bundle`` (auditors): entries as JSON, or a bundle (zip). The caller's
   verified credential must carry the role ``auditor`` and this node's DID in ``auditScope``; every access, granted
   or refused, is written to the log.
 - ``/api/audit/entries|bundle|timeline|checkpoint`` (the operator): the same queries, the timeline per agreement,
-  ``POST /api/audit/checkpoint`` (sign now, then submit to the hub's witness).
+  ``POST /api/audit/checkpoint`` (sign now, then submit to the log's witnesses).
 - ``GET /audit`` (the operator): the page, with filters and a timeline per agreement.
 
 The operator's routes take the admin token as a Bearer header or the HTTP-only cookie the other operator pages set
@@ -152,16 +153,15 @@ def _entries(filters: dict[str, Any], limit: int = _MAX_LIMIT) -> list[dict[str,
 
 
 def _bundle_response(filters: dict[str, Any], on_written: Any = None) -> Response:
-    """Export a signed bundle to a temporary zip and stream it. A fresh checkpoint is signed first and, on a node,
-    submitted to the hub (best effort), so the whole bundle is covered by a countersigned checkpoint."""
+    """Export a signed bundle to a temporary zip and stream it. A fresh checkpoint is signed first and submitted
+    to the log's witnesses (best effort), so the whole bundle is covered by a countersigned checkpoint."""
     from connector.audit import export_bundle
     from connector.audit_node import log_signer, sign_checkpoint_now, submit_to_witness, witness_vkeys
     from connector.audit_service import ensure_log
     node = _node()
     ensure_log(node)
     sign_checkpoint_now(node)
-    if not node.is_authority:
-        submit_to_witness(node, _trust())
+    submit_to_witness(node, _trust())
     tmp = Path(tempfile.mkdtemp(prefix="audit-bundle-"))
     path = tmp / "audit.zip"
     try:
@@ -227,9 +227,9 @@ def _authenticated() -> tuple[Any, Response | None]:
 
 @bp.post("/audit/witness")
 def witness():  # type: ignore[no-untyped-def]
-    from connector.audit_node import WitnessRefusal, witness_checkpoint
-    if not _node().is_authority:
-        return json_error(404, "not_hub", "only the hub witnesses checkpoints")
+    from connector.audit_node import WitnessRefusal, witness_checkpoint, witnesses_anyone
+    if not witnesses_anyone(_node()):
+        return json_error(404, "not_witness", "this node witnesses no log (the hub witnesses members' checkpoints)")
     caller, denied = _authenticated()
     if denied is not None:
         return denied
@@ -398,21 +398,20 @@ def _checkpoint_json(info: Any) -> dict[str, Any]:
 
 @bp.post("/api/audit/checkpoint")
 def api_sign_checkpoint():  # type: ignore[no-untyped-def]
-    """Sign a checkpoint now and, on a node, submit it to the hub's witness (the answer says if it was)."""
+    """Sign a checkpoint now and submit it to the log's witnesses (a member's: the hub; the hub's: its
+    ``[audit] witnesses``); the answer says which ones countersigned it."""
     if not _admin_ok(allow_cookie=False):
         return _unauthorized()
-    from connector.audit_node import sign_checkpoint_now, submit_to_witness
+    from connector.audit_node import latest_checkpoint, sign_checkpoint_now, submit_to_witness
     node = _node()
-    info = sign_checkpoint_now(node)
-    witnessed, detail = False, "the hub's own log"
-    if not node.is_authority:
-        outcome = submit_to_witness(node, _trust())
-        witnessed, detail = outcome.witnessed, outcome.detail
-        if witnessed:
-            from connector.audit_node import latest_checkpoint
-            with node.session() as s:
-                info = latest_checkpoint(s)
-    return jsonify({"checkpoint": _checkpoint_json(info), "witnessed": witnessed, "witness_detail": detail})
+    sign_checkpoint_now(node)
+    outcome = submit_to_witness(node, _trust())
+    with node.session() as s:
+        info = latest_checkpoint(s)
+    return jsonify({"checkpoint": _checkpoint_json(info), "witnessed": outcome.witnessed,
+                    "witness_detail": outcome.detail, "countersigned_by": list(outcome.countersigned_by),
+                    "witnesses": [{"did": r.did, "name": r.name, "witnessed": r.witnessed, "detail": r.detail}
+                                  for r in outcome.results]})
 
 
 # -- the page -------------------------------------------------------------------------------------------------------
@@ -453,7 +452,7 @@ margin:0 1rem .5rem 0}code{font-size:.88em;word-break:break-all}.ok{color:#18753
 {% if checkpoint %}<p id="point-de-controle">Dernier point de contrôle : <strong>{{ checkpoint.size }}</strong>
 entrées, racine <code>{{ checkpoint.root[:16] }}…</code>, signé le {{ checkpoint.created_at }} —
 {% if checkpoint.witnesses %}<span class="ok">contresigné par {{ checkpoint.witnesses|join(', ') }}</span>
-{% else %}<span class="ko">pas encore contresigné par le hub</span>{% endif %}</p>
+{% else %}<span class="ko">pas encore contresigné</span>{% endif %}</p>
 {% else %}<p id="point-de-controle">Aucun point de contrôle signé pour l'instant.</p>{% endif %}
 <form method="post" action="/audit/point-de-controle"><button type="submit">Signer un point de contrôle
 maintenant</button></form>
@@ -537,10 +536,11 @@ def page_checkpoint():  # type: ignore[no-untyped-def]
     from connector.audit_node import sign_checkpoint_now, submit_to_witness
     node = _node()
     info = sign_checkpoint_now(node)
-    if node.is_authority:
-        return _page(message=f"Point de contrôle signé : {info.size} entrées.")
     outcome = submit_to_witness(node, _trust())
+    who = "le hub" if not node.is_authority else ", ".join(outcome.countersigned_by) or "ses témoins"
+    if node.is_authority and not outcome.results:
+        return _page(message=f"Point de contrôle signé : {info.size} entrées (aucun témoin désigné).")
     if outcome.witnessed:
-        return _page(message=f"Point de contrôle signé : {info.size} entrées, contresigné par le hub.")
-    return _page(message=f"Point de contrôle signé : {info.size} entrées ; pas encore contresigné par le hub "
-                         f"({outcome.detail}).")
+        return _page(message=f"Point de contrôle signé : {info.size} entrées, contresigné par {who}.")
+    return _page(message=f"Point de contrôle signé : {info.size} entrées ; pas encore contresigné par tous ses "
+                         f"témoins ({outcome.detail}).")

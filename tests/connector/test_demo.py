@@ -62,6 +62,12 @@ def test_demo_once_exits_zero(tmp_path: Path) -> None:
     assert "computed from the federation's files the hub pulled" in barometer and " done, started by their landing" \
         in barometer, barometer
     assert "occitanie pulled its barometer slice from the hub" in out.stdout
+    # every log is countersigned: the members' by the hub, the hub's by the member it names
+    logs = [line.split() for line in out.stdout.splitlines() if line.startswith("  ") and " entries  root " in line]
+    assert {line[0] for line in logs} == set(demo.TEMPLATES)
+    for line in logs:
+        expected = ["witnessed", "by", demo.HUB_WITNESS] if line[0] == "hub" else ["witnessed", "by", "the", "hub"]
+        assert line[-len(expected):] == expected, line
     _rebuild_every_exchange_from_the_logs(tmp_path / "d", list(demo.TEMPLATES), tmp_path)
 
 
