@@ -113,6 +113,22 @@ class LiveSpace:
         r = live.api("POST", "/api/membership/refresh")
         assert r.status_code == 200, r.text
 
+    def agree(self, consumer: str, provider: str, dataset: str, offer: str, timeout: float = 30.0) -> str:
+        """``consumer`` negotiates ``offer`` of ``dataset`` with ``provider`` through its management API; the
+        agreement's id once both sides hold it (waits on their commits, not on a clock)."""
+        me, them = self.nodes[consumer], self.nodes[provider]
+        r = me.api("POST", "/api/negotiations", {"provider": them.did, "dataset": dataset, "offer": offer})
+        assert r.status_code == 201, r.text
+        pid = r.json()["pid"]
+        mine = me.app.config["NEGOTIATIONS"]
+        mine.wait_until(lambda: mine.get(pid)["state"] in ("FINALIZED", "TERMINATED"), timeout)
+        view = mine.get(pid)
+        assert view["state"] == "FINALIZED", view
+        agreement = view["agreement"]["@id"]
+        theirs = them.app.config["NEGOTIATIONS"]
+        assert theirs.wait_until(lambda: theirs.agreement(agreement) is not None, timeout)
+        return agreement
+
     def stop(self) -> None:
         for live in self.nodes.values():
             live.stop()

@@ -55,18 +55,7 @@ class Hub:
 
     def _agree(self, iri: str) -> str:
         ident = iri.rstrip("/").rsplit("/", 1)[-1]
-        r = self.hub.api("POST", "/api/negotiations", {"provider": self.provider.did, "dataset": iri,
-                                                       "offer": f"urn:offer:{ident}:open"})
-        assert r.status_code == 201, r.text
-        pid = r.json()["pid"]
-        mine = self.hub.app.config["NEGOTIATIONS"]
-        mine.wait_until(lambda: mine.get(pid)["state"] in ("FINALIZED", "TERMINATED"), 30)
-        view = mine.get(pid)
-        assert view["state"] == "FINALIZED", view
-        agreement = view["agreement"]["@id"]
-        theirs = self.provider.app.config["NEGOTIATIONS"]
-        assert theirs.wait_until(lambda: theirs.agreement(agreement) is not None, 30)
-        return agreement
+        return self.space.agree("hub", "provider", iri, f"urn:offer:{ident}:open")
 
     def pull(self, ident: str, slot: str = "manual") -> dict[str, Any]:
         """Pull through the hub's API; returns the landed file with the hook's outcome (the transfer's)."""

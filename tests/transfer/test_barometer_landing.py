@@ -61,9 +61,10 @@ class Federation:
         self.recomputer = barometer_recomputer(self.hub.node, self.service)
         assert self.recomputer.service is self.service
         self.agreements = {
-            "reservations": self._agree(self._publish("reservations", export["bookings"], "campsite-bookings")),
-            "capacites": self._agree(self._publish("capacites", export["capacity"], "campsite-capacity")),
-            "capacites-partielles": self._agree(self._publish("capacites-partielles", export["thin"], None))}
+            ident: self._agree(self._publish(ident, path, schema)) for ident, path, schema in (
+                ("reservations", export["bookings"], "campsite-bookings"),
+                ("capacites", export["capacity"], "campsite-capacity"),
+                ("capacites-partielles", export["thin"], None))}
 
     def _publish(self, ident: str, path: Path, schema: str | None) -> str:
         mapping: dict[str, Any] = {
@@ -80,18 +81,7 @@ class Federation:
 
     def _agree(self, iri: str) -> str:
         ident = iri.rstrip("/").rsplit("/", 1)[-1]
-        r = self.hub.api("POST", "/api/negotiations", {"provider": self.federation.did, "dataset": iri,
-                                                       "offer": f"urn:offer:{ident}:open"})
-        assert r.status_code == 201, r.text
-        pid = r.json()["pid"]
-        mine = self.hub.app.config["NEGOTIATIONS"]
-        mine.wait_until(lambda: mine.get(pid)["state"] in ("FINALIZED", "TERMINATED"), 30)
-        view = mine.get(pid)
-        assert view["state"] == "FINALIZED", view
-        agreement = view["agreement"]["@id"]
-        theirs = self.federation.app.config["NEGOTIATIONS"]
-        assert theirs.wait_until(lambda: theirs.agreement(agreement) is not None, 30)
-        return agreement
+        return self.space.agree("hub", "campings", iri, f"urn:offer:{ident}:open")
 
     def pull(self, ident: str, slot: str = "manual") -> dict[str, Any]:
         """Pull through the hub's API; returns the landed file with the barometer's part of the landing's outcome
