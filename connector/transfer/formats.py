@@ -254,7 +254,7 @@ def compute_aggregate(source: Path, spec: AggregateSpec) -> Any:
         else:
             sql = (f"SELECT {g}, sum({_ident(spec.unit_count)})::BIGINT AS n_units, {m_sum}, {m_max} "
                    f"FROM {reader}(?) GROUP BY {g} ORDER BY {g}")
-        table = con.execute(sql, [str(source)]).to_arrow_table()
+        table = con.sql(sql, params=[str(source)]).to_arrow_table()
     finally:
         con.close()
     units = table.column("n_units").fill_null(0).to_numpy(zero_copy_only=False)
