@@ -280,25 +280,32 @@ class DemoSpace:
 
     def barometer(self, landed: dict[str, Path], timeout: float = 300.0) -> dict[str, Any]:
         """The hub's barometer run on the files it pulled from the campsite federation (``landed``: ``bookings`` and
-        ``capacity``, as :meth:`transfer_datasets` returns them), once it has ended — failed, or done with each
-        région's slice re-published (recorded just after ``done``; a run that is not the current one publishes
-        none). The landing of the second file started it on the hub's barometer thread; this only watches the
-        hub's API. Raises DemoError when the hub has no run on these files."""
+        ``capacity``, as :meth:`transfer_datasets` returns them), once it has ended. The landing of the second file
+        started it on the hub's barometer thread; this only watches the hub's API. Raises DemoError when the hub
+        has no ended run on these files."""
+        run, ended = self._ended_run("/api/barometre/runs", landed, timeout)
+        if not ended:
+            raise DemoError("the hub has no ended barometer run on the files it pulled "
+                            f"({', '.join(f'{k}={Path(v).name}' for k, v in landed.items())})"
+                            + (f"; run {run['id']} is {run['status']}" if run else ""))
+        return {**run, "source": "pulled", "started": "landing"}
+
+    def _ended_run(self, runs_path: str, files: dict[str, Path], timeout: float) -> tuple[dict[str, Any] | None, bool]:
+        """The hub's run (listed by ``GET runs_path``) on exactly these files, and whether it has ended: failed, or
+        done with its régions' slices re-published (recorded just after ``done``; a run that is no longer the
+        current one publishes none). Returns at once when the hub has no run on them (a landing records its run
+        before the pull answers), or with the last state seen at the deadline."""
         hub = self.nodes["hub"]
-        paths = {k: str(Path(v).resolve()) for k, v in landed.items()}
+        paths = {k: str(Path(v).resolve()) for k, v in files.items()}
         deadline = time.monotonic() + timeout
         while True:
-            body = hub.api(self.client, "GET", "/api/barometre/runs")
-            run = next((r for r in body["runs"] if {k: (r["inputs"].get(k) or {}).get("path") for k in paths}
-                        == paths), None)
+            body = hub.api(self.client, "GET", runs_path)
+            run = next((r for r in body["runs"] if {k: (v or {}).get("path") for k, v in r["inputs"].items()
+                                                    if k in paths} == paths), None)
             ended = run is not None and (run["status"] == "failed" or (run["status"] == "done" and (
-                run["published"] is not None or body["current"] != run["id"])))
-            if ended:
-                return {**run, "source": "pulled", "started": "landing"}
-            if time.monotonic() > deadline:
-                raise DemoError("the hub has no ended barometer run on the files it pulled "
-                                f"({', '.join(f'{k}={Path(v).name}' for k, v in paths.items())})"
-                                + (f"; run {run['id']} is {run['status']}" if run else ""))
+                run["published"] is not None or body.get("current", run["id"]) != run["id"])))
+            if run is None or ended or time.monotonic() > deadline:
+                return run, ended
             time.sleep(0.1)  # the demo watches real processes over HTTP; there is no clock to advance
 
     def pull_sustainable(self, agreed: list[dict[str, Any]]) -> dict[str, Path] | None:
@@ -323,20 +330,9 @@ class DemoSpace:
         return inputs if len(inputs) == len(wanted) else None
 
     def landed_run(self, inputs: dict[str, Path], timeout: float = 300.0) -> dict[str, Any] | None:
-        """The hub's run on exactly these files once it has ended — failed, or done with its slices re-published
-        (recorded just after ``done``) — or None when the hub has no run on them. The landing of the last file
-        started it."""
-        hub = self.nodes["hub"]
-        paths = {k: str(Path(v).resolve()) for k, v in inputs.items()}
-        deadline = time.monotonic() + timeout
-        while True:
-            runs = hub.api(self.client, "GET", "/api/tourisme-durable/runs")["runs"]
-            run = next((r for r in runs if {k: v.get("path") for k, v in r["inputs"].items()} == paths), None)
-            ended = run is not None and (run["status"] == "failed" or (run["status"] == "done"
-                                                                        and run["published"] is not None))
-            if run is None or ended or time.monotonic() > deadline:
-                return run
-            time.sleep(0.1)  # the demo watches real processes over HTTP; there is no clock to advance
+        """The hub's sustainable-tourism run on exactly these files once it has ended, or None when the hub has no
+        run on them. The landing of the last file started it."""
+        return self._ended_run("/api/tourisme-durable/runs", inputs, timeout)[0]
 
     def sustainable(self, inputs: dict[str, Path] | None = None) -> dict[str, Any]:
         """The sustainable-tourism indicators (hub/sustainable) on the hub: with ``inputs`` (input kind → file the
