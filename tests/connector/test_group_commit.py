@@ -31,13 +31,27 @@ def _wait_for_waiters(group: GroupCommit, n: int) -> None:
         assert group._cond.wait_for(lambda: group._waiting >= n, timeout=30)
 
 
+def _queued_behind(group: GroupCommit, hold, others) -> None:
+    """Run ``hold(inside, release)`` in a thread until it sets ``inside`` within its transaction, start ``others``
+    so that they queue behind it, then ``release`` it: they run in its group. Returns once every thread ended."""
+    inside, release = threading.Event(), threading.Event()
+    t0 = threading.Thread(target=hold, args=(inside, release))
+    t0.start()
+    assert inside.wait(30)
+    rest = [threading.Thread(target=f) for f in others]
+    for t in rest:
+        t.start()
+    _wait_for_waiters(group, len(rest))
+    release.set()
+    for t in [t0, *rest]:
+        t.join(30)
+
+
 def test_concurrent_members_share_one_commit(engine):
     group = GroupCommit(lambda: engine)
-    inside = threading.Event()
-    release = threading.Event()
     errors: list[BaseException] = []
 
-    def first() -> None:
+    def first(inside: threading.Event, release: threading.Event) -> None:
         with group.transaction() as conn:
             conn.execute(text("INSERT INTO item VALUES (1, 'first')"))
             inside.set()
@@ -51,16 +65,7 @@ def test_concurrent_members_share_one_commit(engine):
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
-    t0 = threading.Thread(target=first)
-    t0.start()
-    assert inside.wait(30)
-    others = [threading.Thread(target=member, args=(i,)) for i in range(2, 6)]
-    for t in others:
-        t.start()
-    _wait_for_waiters(group, 4)
-    release.set()
-    for t in [t0, *others]:
-        t.join(30)
+    _queued_behind(group, first, [lambda i=i: member(i) for i in range(2, 6)])
     assert not errors
     assert [r[0] for r in _rows(engine)] == [1, 2, 3, 4, 5]
     assert group.members == 5 and group.groups < 5   # several members shared a commit
@@ -68,10 +73,9 @@ def test_concurrent_members_share_one_commit(engine):
 
 def test_a_failing_member_is_rolled_back_alone(engine):
     group = GroupCommit(lambda: engine)
-    inside, release = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
-    def first() -> None:
+    def first(inside: threading.Event, release: threading.Event) -> None:
         with group.transaction() as conn:
             conn.execute(text("INSERT INTO item VALUES (1, 'kept')"))
             inside.set()
@@ -96,16 +100,7 @@ def test_a_failing_member_is_rolled_back_alone(engine):
         with group.transaction() as conn:
             conn.execute(text("INSERT INTO item VALUES (3, 'kept')"))
 
-    t0 = threading.Thread(target=first)
-    t0.start()
-    assert inside.wait(30)
-    rest = [threading.Thread(target=f) for f in (failing, duplicate, last)]
-    for t in rest:
-        t.start()
-    _wait_for_waiters(group, 3)
-    release.set()
-    for t in [t0, *rest]:
-        t.join(30)
+    _queued_behind(group, first, [failing, duplicate, last])
     assert isinstance(outcome["failing"], ValueError)
     assert "duplicate" in outcome and not isinstance(outcome["duplicate"], GroupCommitError)
     assert _rows(engine) == [(1, "kept"), (3, "kept")]
@@ -113,35 +108,25 @@ def test_a_failing_member_is_rolled_back_alone(engine):
 
 def test_a_failed_commit_fails_every_member_and_keeps_nothing(engine):
     group = GroupCommit(lambda: engine)
-    inside, release = threading.Event(), threading.Event()
     results: dict[int, BaseException | None] = {}
 
     def boom(_conn) -> None:
         raise RuntimeError("disk full")
 
-    def member(i: int, hold: bool = False) -> None:
+    def member(i: int, inside: threading.Event | None = None, release: threading.Event | None = None) -> None:
         try:
             with group.transaction() as conn:
                 conn.execute(text("INSERT INTO item VALUES (:i, 'x')"), {"i": i})
                 if i == 2:
                     group.at_commit(boom)
-                if hold:
+                if inside is not None and release is not None:
                     inside.set()
                     release.wait(30)
             results[i] = None
         except BaseException as e:  # noqa: BLE001
             results[i] = e
 
-    t0 = threading.Thread(target=member, args=(1, True))
-    t0.start()
-    assert inside.wait(30)
-    rest = [threading.Thread(target=member, args=(i,)) for i in (2, 3)]
-    for t in rest:
-        t.start()
-    _wait_for_waiters(group, 2)
-    release.set()
-    for t in [t0, *rest]:
-        t.join(30)
+    _queued_behind(group, lambda inside, release: member(1, inside, release), [lambda: member(2), lambda: member(3)])
     assert all(isinstance(results[i], GroupCommitError) for i in (1, 2, 3)), results
     assert _rows(engine) == []
     with group.transaction() as conn:      # the next group starts afresh
