@@ -407,7 +407,8 @@ class DemoSpace:
             "offers": [offer]}})
         n = agree(node, ident, offer_id)
         if n["state"] != "FINALIZED":
-            return {"rows": pulled["bookings"], "capacity": pulled["capacity"], "schedule": pulled["bookings"]["schedule"],
+            return {"rows": pulled["bookings"], "capacity": pulled["capacity"],
+                    "schedule": pulled["bookings"]["schedule"],
                     "aggregate": None, "aggregate_reason": n.get("reason")}
         aggregate = hub.api(self.client, "POST", "/api/transfers/pull",
                             {"agreement": n["agreement"]["@id"], "format": "csv"}, timeout=120)

@@ -18,7 +18,7 @@ from connector.config import load_config
 from connector.init_node import init_node
 from connector.node import Node
 
-__all__ = ["LiveNode", "LiveSpace", "free_port"]
+__all__ = ["LiveNode", "LiveSpace", "free_port", "watch_page"]
 
 
 def free_port() -> int:
@@ -71,6 +71,16 @@ class LiveNode:
             engine = getattr(self.node, attr, None)
             if engine is not None:
                 engine.dispose()
+
+
+def watch_page(page: Any, origin: str) -> tuple[list[str], list[str]]:
+    """A browser page's script errors and the requests it makes outside ``origin`` (a page of a node must need
+    nothing from elsewhere: no CDN), as two lists that fill while the test drives the page."""
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(origin) else outside.append(r.url))
+    return errors, outside
 
 
 @dataclass

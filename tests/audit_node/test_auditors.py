@@ -19,7 +19,7 @@ from audit_node_kit import (OPEN_OFFER, add_auditor, call, entries, negotiate, p
 from connector.audit import by_agreement, processes, verify_bundle
 from connector.audit_node import AUDIT_BUNDLE_DATASET
 from connector.audit_service import record
-from connector.testing import LiveSpace
+from connector.testing import LiveSpace, watch_page
 
 
 @pytest.fixture(scope="module")
@@ -233,10 +233,7 @@ def test_audit_page_in_a_browser(space: LiveSpace, exchange: dict[str, Any], chr
     ctx = chromium.new_context(viewport={"width": 1400, "height": 1100}, locale="fr-FR")
     try:
         pg = ctx.new_page()
-        errors: list[str] = []
-        outside: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith(occ.url) else outside.append(r.url))
+        errors, outside = watch_page(pg, occ.url)
         pg.goto(occ.url + "/audit")
         assert pg.locator("#entrees").count() == 0  # nothing before signing in
         pg.fill("input[name=jeton]", "mauvais")

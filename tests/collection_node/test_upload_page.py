@@ -9,6 +9,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from connector.testing import watch_page
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = pytest.mark.browser
@@ -18,10 +20,7 @@ pytestmark = pytest.mark.browser
 def page(provider: Any, chromium: Any) -> Iterator[Any]:
     ctx = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
     pg = ctx.new_page()
-    errors: list[str] = []
-    outside: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("request", lambda r: None if r.url.startswith(provider.url) else outside.append(r.url))
+    errors, outside = watch_page(pg, provider.url)
     yield pg
     ctx.close()
     assert not errors, errors

@@ -8,6 +8,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from connector.testing import watch_page
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CARDS = ["occupancy", "on_the_books", "regions", "pace", "country_mix", "stay_lead"]
 
@@ -18,11 +20,7 @@ pytestmark = pytest.mark.browser
 def page(chromium: Any, space: Any, landed: dict[str, Any]) -> Iterator[Any]:
     ctx = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    outside: list[str] = []
-    hub_url = space.nodes["hub"].url
-    pg.on("request", lambda r: None if r.url.startswith(hub_url) else outside.append(r.url))
+    errors, outside = watch_page(pg, space.nodes["hub"].url)
     pg.errors, pg.outside = errors, outside
     yield pg
     ctx.close()

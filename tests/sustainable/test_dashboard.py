@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from connector.clock import FixedClock
-from connector.testing import LiveSpace
+from connector.testing import LiveSpace, watch_page
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -97,10 +97,7 @@ def test_page_in_headless_chromium(space, run, chromium) -> None:
     try:
         ctx.add_cookies([{"name": "passerelle_admin", "value": hub.node.admin_token, "url": hub.url}])
         pg = ctx.new_page()
-        errors: list[str] = []
-        outside: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith(hub.url) else outside.append(r.url))
+        errors, outside = watch_page(pg, hub.url)
         pg.goto(hub.url + "/tourisme-durable")
         pg.wait_for_selector("body[data-state=ready]", timeout=20000)
         for pillar in ("economique", "social", "environnemental"):
