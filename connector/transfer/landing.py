@@ -21,30 +21,22 @@ def kind_of(path: Path) -> str | None:
     return snapshot_kind(path)
 
 
-def _sustainable(node: Any, path: Path) -> dict[str, Any] | None:
-    from hub.sustainable.landing import input_kind, on_input_landed
-    kind = input_kind(path)
-    if kind is None:
-        return None
-    try:
-        return on_input_landed(node, path, kind)
-    except Exception as e:  # noqa: BLE001 - the landing stands; the failure is reported
-        log.warning("sustainable recompute not started: %s", e)
-        return {"sustainable": f"failed: {e}"}
-
-
 def after_landing(node: Any, path: Path) -> dict[str, Any] | None:
     """On the hub: start the barometer when a bookings snapshot or its capacity table lands and the other is there,
     and the sustainable-tourism indicators when their last missing input (or a new one) lands; neither is computed
     in the pull."""
     if not getattr(node, "is_authority", False):
         return None
-    kind = kind_of(path)
-    if kind is None:
-        return _sustainable(node, path)
-    from hub.service.landing import on_file_landed
-    try:
-        return on_file_landed(node, path, kind)
-    except Exception as e:  # noqa: BLE001 - the landing stands; the barometer's failure is reported
-        log.warning("barometer run not started: %s", e)
-        return {"barometer": f"failed: {e}"}
+    from hub.service.landing import on_file_landed, snapshot_kind
+    from hub.sustainable.landing import input_kind, on_input_landed
+    for name, kind_fn, start in (("barometer", snapshot_kind, on_file_landed),
+                                 ("sustainable", input_kind, on_input_landed)):
+        kind = kind_fn(path)
+        if kind is None:
+            continue
+        try:
+            return start(node, path, kind)
+        except Exception as e:  # noqa: BLE001 - the landing stands; the failure is reported
+            log.warning("%s run not started: %s", name, e)
+            return {name: f"failed: {e}"}
+    return None
