@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from typing import Callable
+
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from connector.errors import dsp_error, json_error
 from connector.node import Node
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "on_start", "start_background"]
 
 MAX_BODY = 16 * 1024 * 1024  # protocol and management bodies; uploads have their own limit
+_STARTERS = "passerelle.starters"
+_STARTED = "passerelle.started"
+_START_LOCK = threading.Lock()
+
+
+def on_start(app: Flask, starter: Callable[[Flask], None]) -> None:
+    """Register background work of the node (an outbox sender, a scheduler, a watcher) to start in each process
+    that serves the app. ``starter(app)`` must do nothing when its work already runs in this process: threads do
+    not survive a fork, so it is called again in a forked process."""
+    app.extensions.setdefault(_STARTERS, []).append(starter)
+
+
+def start_background(app: Flask) -> None:
+    """Start the registered background work in this process now (a served worker, as soon as it has its app)."""
+    with _START_LOCK, app.app_context():
+        for starter in app.extensions.get(_STARTERS, ()):
+            starter(app)
+        app.extensions[_STARTED] = os.getpid()
 
 
 def create_app(node: Node) -> Flask:
@@ -45,6 +67,13 @@ def create_app(node: Node) -> Flask:
     app.register_blueprint(durable_bp)
     from connector.web.audit import bp as audit_bp  # /audit (checkpoint, witness, auditors, page), /api/audit
     app.register_blueprint(audit_bp)
+
+    @app.before_request
+    def _start_background() -> None:
+        # one pid comparison per request; an app served otherwise than by `passerelle serve` (tests, in-process
+        # spaces) or a forked process starts its background work on its first request
+        if app.extensions.get(_STARTED) != os.getpid():
+            start_background(app)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):  # type: ignore[no-untyped-def]

@@ -73,7 +73,7 @@ def init(role: str, name: str, directory: str, port: int, host: str, legal_name:
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help="node.toml (default: DIR/node.toml)")
 @click.option("--workers", type=click.IntRange(1, 64), default=None)
 def serve(directory: str | None, config: str | None, workers: int | None) -> None:
-    """Run the node under gunicorn ([node] workers processes, or --workers)."""
+    """Serve the node over HTTP ([node] workers processes, or --workers)."""
     from connector.serve import serve as run
     cfg = load_node_config(directory, config)
     try:

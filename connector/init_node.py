@@ -54,7 +54,7 @@ def init_node(directory: Path, *, name: str, role: str, port: int, host: str = "
               extra: dict[str, Any] | None = None) -> Path:
     """Create ``directory`` with everything a node needs to start; refuse to overwrite an existing node.
 
-    ``workers`` (gunicorn processes) defaults to 1 on SQLite, where the database has a single writer anyway: one
+    ``workers`` (server processes) defaults to 1 on SQLite, where the database has a single writer anyway: one
     process lets every concurrent change of the node share commits (``GroupCommit``) instead of two processes queueing
     for the file lock; 2 on PostgreSQL."""
     from connector.identity.keys import generate_key, load_private_key, write_private_key

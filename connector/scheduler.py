@@ -9,7 +9,7 @@ failed, attempts, error) is kept. A failed run is retried after ``retry_base × 
 (``catch_up``: missed slots are coalesced) — APScheduler's own misfire handling is set the same way
 (``coalesce=True``, no grace limit).
 
-Several gunicorn workers: the scheduler runs in whichever process holds the ``scheduler_lease`` row (taken and renewed
+Several worker processes: the scheduler runs in whichever process holds the ``scheduler_lease`` row (taken and renewed
 in the database, 60 s), so one node runs one scheduler; the others stand by and take over when the lease lapses.
 Tests drive ``catch_up``/``run_slot`` with an injected clock instead of waiting for real fire times.
 """

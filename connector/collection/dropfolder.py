@@ -1,7 +1,7 @@
 """The drop folder: ``<node dir>/depot/<dataset id>/``. A file that appears there is ingested once, then moved to
 ``done/`` or, refused, to ``quarantine/`` next to its ``.report.json``.
 
-Several processes may scan the same folder (each gunicorn worker runs a watcher): a file is *claimed* by renaming it
+Several processes may scan the same folder (each worker of ``passerelle serve`` runs a watcher): a file is *claimed* by renaming it
 into ``.claimed/<pid>-<uuid>`` (atomic on one file system), so exactly one scanner gets it; the others see it gone.
 The file's own name is kept in a sidecar written before the claim. A claim whose process has died (a crash or a
 SIGKILL mid-ingestion) is put back by the next scan and processed again; the pipeline makes that retry idempotent.

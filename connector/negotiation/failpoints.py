@@ -1,8 +1,8 @@
 """Named crash points for the kill tests, enabled by an environment variable (trust.md §4.3).
 
 ``PASSERELLE_FAILPOINTS="neg.after_commit_before_send=exit,neg.provider.after_receive=kill@2"``: ``exit`` ends
-the process at once with status 137, ``kill`` sends SIGKILL to the whole process group (a node under gunicorn:
-master and workers, so nothing restarts it), ``raise`` raises :class:`Failpoint`, ``sleep:S`` pauses. ``@N`` fires
+the process at once with status 137, ``kill`` sends SIGKILL to the whole process group (a served node:
+server and workers, so nothing restarts it), ``raise`` raises :class:`Failpoint`, ``sleep:S`` pauses. ``@N`` fires
 on the N-th time the point is reached in this process (default: the first). A point may be narrowed to one message
 kind: ``neg.after_send_before_ack:ContractAgreementMessage=kill``. Unset, a failpoint costs one dictionary lookup.
 """

@@ -122,7 +122,7 @@ class NegotiationService:
         self._group = GroupCommit(lambda: self.node.engine, grouped=is_sqlite(node.config.database_url))
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
-            # a forked worker (gunicorn) resumes the outbox at once, even before its first request
+            # a forked process resumes the outbox at once, even before its first request
             os.register_at_fork(after_in_child=lambda: (s := ref()) is not None and s._after_fork())
 
     def _after_fork(self) -> None:

@@ -1,7 +1,7 @@
 """What the data plane serves: the stored Parquet, the same data as Arrow IPC stream or CSV, or an aggregate.
 
 Every variant is a file on the provider's node, so every response is a plain file response: the server's file
-wrapper (sendfile under gunicorn), its size and sha256 known before the first byte, HTTP Range for free. Arrow and
+wrapper (1 MiB reads under ``passerelle serve``), its size and sha256 known before the first byte, HTTP Range for free. Arrow and
 CSV are written once per published version from the Parquet file by record batches (bounded memory), atomically
 (temp, fsync, rename), and kept next to it in ``<data_dir>/derived/<dataset>/``.
 

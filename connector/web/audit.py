@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from flask import (Blueprint, Flask, Response, current_app, jsonify, make_response, redirect, render_template_string,
                    request, send_file)
 
+from connector.app import on_start
 from connector.errors import json_error
 
 __all__ = ["bp"]
@@ -40,39 +40,32 @@ bp = Blueprint("audit", __name__)
 log = logging.getLogger(__name__)
 
 _COOKIE = "passerelle_admin"  # shared with the other operator pages
-_LOCK = threading.Lock()
 _MAX_LIMIT = 10000
 
 
 @bp.record_once
 def _setup(state: Any) -> None:
-    app: Flask = state.app
+    on_start(state.app, _start_scheduler)
 
-    @app.before_request
-    def _start_scheduler() -> None:
-        # served by gunicorn (passerelle serve): one scheduler thread per worker process, the lease elects the one
-        # that works. Nodes served otherwise (tests, in-process spaces) call ``tick`` themselves.
-        if not request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
-            return
-        running = app.config.get("AUDIT_SCHEDULER")
-        if running is not None and running.pid == os.getpid():
-            return
-        with _LOCK:
-            running = app.config.get("AUDIT_SCHEDULER")
-            if running is not None and running.pid == os.getpid():
-                return
-            from connector.audit_node import AuditScheduler, audit_settings
-            node = app.config["NODE"]
-            try:
-                settings = audit_settings(node)
-            except ValueError:  # a bad [audit] section: checkpoints on demand only, and say so in the error log
-                log.exception("audit scheduler not started")
-                app.config["AUDIT_SCHEDULER"] = _NotScheduled()
-                return
-            if settings.checkpoint_seconds > 0:
-                app.config["AUDIT_SCHEDULER"] = AuditScheduler(node, app.config["TRUST"], settings).start()
-            else:
-                app.config["AUDIT_SCHEDULER"] = _NotScheduled()
+
+def _start_scheduler(app: Flask) -> None:
+    """Served by ``passerelle serve``: one scheduler thread per worker process, the lease elects the one that
+    works. Nodes served otherwise (tests, in-process spaces) call ``tick`` themselves."""
+    running = app.config.get("AUDIT_SCHEDULER")
+    if not app.config.get("SERVED") or (running is not None and running.pid == os.getpid()):
+        return
+    from connector.audit_node import AuditScheduler, audit_settings
+    node = app.config["NODE"]
+    try:
+        settings = audit_settings(node)
+    except ValueError:  # a bad [audit] section: checkpoints on demand only, and say so in the error log
+        log.exception("audit scheduler not started")
+        app.config["AUDIT_SCHEDULER"] = _NotScheduled()
+        return
+    if settings.checkpoint_seconds > 0:
+        app.config["AUDIT_SCHEDULER"] = AuditScheduler(node, app.config["TRUST"], settings).start()
+    else:
+        app.config["AUDIT_SCHEDULER"] = _NotScheduled()
 
 
 class _NotScheduled:

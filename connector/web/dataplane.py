@@ -2,7 +2,7 @@
 
 ``GET /public/data/<transfer>?format=parquet|arrow|csv`` with ``Authorization: Bearer <access token>``: every
 request is authorised afresh (token, transfer state, current token id, agreement not revoked, consumer membership,
-the agreement's policy — docs/transfer.md) and then answered with a file response (sendfile under gunicorn) that
+the agreement's policy — docs/transfer.md) and then answered with a file response (read in 1 MiB chunks by the server's file wrapper) that
 honours ``Range``; ``ETag`` and ``Repr-Digest`` carry the sha256 of the file served, ``X-Passerelle-Rows`` its rows.
 A refusal is a JSON body with the code and the reasons, and no data.
 

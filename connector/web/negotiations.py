@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, request
 
+from connector.app import on_start
 from connector.web.protocol import answer, authenticate
 
 bp = Blueprint("negotiations", __name__)
@@ -27,9 +28,7 @@ def _setup(state: Any) -> None:
     app.config["NEGOTIATIONS"] = NegotiationService(app.config["NODE"], app.config["TRUST"],
                                                   catalog=app.config.get("CATALOG"))
 
-    @app.before_request
-    def _start_sender() -> None:  # cheap after the first request of the process: one pid comparison
-        app.config["NEGOTIATIONS"].start_sender()
+    on_start(app, lambda a: a.config["NEGOTIATIONS"].start_sender())
 
 
 def _service() -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, request
 
+from connector.app import on_start
 from connector.web.protocol import answer, authenticate
 
 bp = Blueprint("transfers", __name__)
@@ -24,9 +25,7 @@ def _setup(state: Any) -> None:
     app.config["TRANSFERS"] = TransferService(app.config["NODE"], app.config["TRUST"],
                                               catalog=app.config.get("CATALOG"))
 
-    @app.before_request
-    def _start_transfer_sender() -> None:
-        app.config["TRANSFERS"].start_sender()
+    on_start(app, lambda a: a.config["TRANSFERS"].start_sender())
 
 
 def _service() -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, make_response, redirect, render_template_string, request
 
+from connector.app import on_start
 from connector.errors import json_error
 
 bp = Blueprint("transfers_api", __name__)
@@ -34,14 +35,15 @@ def _setup(state: Any) -> None:
     app.config["SCHEDULER"] = sched
     autostart = bool(settings.get("schedules", node.is_authority))
 
-    @app.before_request
-    def _start_scheduler() -> None:
+    def _start_scheduler(app: Flask) -> None:
         if autostart and not app.config.get("SCHEDULER_STARTED"):
             app.config["SCHEDULER_STARTED"] = True
             try:
                 sched.start()
             except Exception:  # noqa: BLE001 - a scheduler that cannot start must not take the node down
-                current_app.logger.exception("pull scheduler did not start")
+                app.logger.exception("pull scheduler did not start")
+
+    on_start(app, _start_scheduler)
 
 
 def _pull(app: Flask, agreement_id: str, fmt: str, slot: str, purpose: str | None = None) -> dict[str, Any]:

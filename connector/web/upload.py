@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from connector.app import on_start
 from connector.errors import json_error
 
 __all__ = ["bp", "receive_upload", "UploadRefused", "RULE_LABELS"]
@@ -216,26 +216,22 @@ def _receive(identifier: str, settings: Any, via: str) -> Any:
         typed.unlink(missing_ok=True)
 
 
-_WATCH_LOCK = threading.Lock()
+@bp.record_once
+def _setup(state: Any) -> None:
+    on_start(state.app, _watch)
 
 
-@bp.before_app_request
-def _watch() -> None:
-    """Start this worker's drop-folder watcher once (threads do not survive gunicorn's fork, so not earlier)."""
-    app = current_app
+def _watch(app: Any) -> None:
+    """Start this process's drop-folder watcher once (threads do not survive a fork, so not earlier)."""
     watcher = app.config.get("COLLECTION_WATCHER")
     if not app.config.get("COLLECTION_WATCH", True) or (watcher is not None and watcher.pid == os.getpid()):
         return
-    with _WATCH_LOCK:
-        watcher = app.config.get("COLLECTION_WATCHER")
-        if watcher is not None and watcher.pid == os.getpid():
-            return
-        from connector.collection import DropFolderWatcher, collected_datasets
-        node = app.config["NODE"]
-        if not collected_datasets(node):
-            app.config["COLLECTION_WATCH"] = False
-            return
-        app.config["COLLECTION_WATCHER"] = DropFolderWatcher(node, service=app.config.get("CATALOG")).start()
+    from connector.collection import DropFolderWatcher, collected_datasets
+    node = app.config["NODE"]
+    if not collected_datasets(node):
+        app.config["COLLECTION_WATCH"] = False
+        return
+    app.config["COLLECTION_WATCHER"] = DropFolderWatcher(node, service=app.config.get("CATALOG")).start()
 
 
 # -- management API -------------------------------------------------------------------------------------------------

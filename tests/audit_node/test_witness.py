@@ -193,24 +193,30 @@ def test_bad_submissions_list_every_problem(space: LiveSpace) -> None:
     assert "checkpoint:" in msg and "old_size:" in msg and "proof[0]:" in msg
 
 
-def test_scheduler_starts_once_per_gunicorn_worker(space: LiveSpace) -> None:
-    """Served by gunicorn, each worker process starts one scheduler thread on its first request; served otherwise
-    (tests, in-process spaces) nothing runs in the background and ``tick`` is called explicitly."""
+def test_scheduler_starts_once_per_served_worker(space: LiveSpace) -> None:
+    """Served by ``passerelle serve``, each worker process starts one scheduler thread with its background work;
+    served otherwise (tests, in-process spaces) nothing runs in the background and ``tick`` is called explicitly."""
     import os
+
+    from connector.app import start_background
     app = space.nodes["bretagne"].app
     client = app.test_client()
     client.get("/audit/keys")
     assert app.config.get("AUDIT_SCHEDULER") is None
-    gunicorn = {"SERVER_SOFTWARE": "gunicorn/23.0.0"}
-    client.get("/audit/keys", environ_base=gunicorn)
-    scheduler = app.config["AUDIT_SCHEDULER"]
+    app.config["SERVED"] = True
     try:
-        assert scheduler.pid == os.getpid() and scheduler.period == 15.0 and scheduler._thread.is_alive()
-        client.get("/audit/keys", environ_base=gunicorn)
-        assert app.config["AUDIT_SCHEDULER"] is scheduler
+        start_background(app)
+        scheduler = app.config["AUDIT_SCHEDULER"]
+        try:
+            assert scheduler.pid == os.getpid() and scheduler.period == 15.0 and scheduler._thread.is_alive()
+            start_background(app)
+            client.get("/audit/keys")
+            assert app.config["AUDIT_SCHEDULER"] is scheduler
+        finally:
+            scheduler.stop()
+            app.config.pop("AUDIT_SCHEDULER")
     finally:
-        scheduler.stop()
-        app.config.pop("AUDIT_SCHEDULER")
+        app.config.pop("SERVED")
     assert not scheduler._thread.is_alive()
 
 
