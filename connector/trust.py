@@ -25,8 +25,8 @@ from connector.identity.errors import AuthError, CredentialError, IdentityError,
 from connector.identity.keys import SigningKey
 from connector.identity.participants import (Participant, ParticipantList, ParticipantResolver,
                                              sign_participant_list, verify_participant_list)
-from connector.identity.tokens import (issue_access_token, issue_self_token, verify_access_token, verify_request,
-                                       VerifiedCaller)
+from connector.identity.tokens import (MAX_ACCESS_TOKEN_LIFETIME, VerifiedCaller, issue_access_token,
+                                       issue_self_token, verify_access_token, verify_request)
 from connector.node import Node
 from connector.peers import PeerClient, PeerError, did_web_url
 from connector.store.models import DenialRecord, Member, OwnCredential, SeenJti, TrustDocument
@@ -100,6 +100,7 @@ class Trust:
         self._status: Any = None
         self._membership: dict[str, tuple[float, Caller]] = {}
         self._last_reap = 0.0
+        self._access: dict[str, tuple[str, str, float]] = {}   # peer DID → (access token, key id, minted at)
         self._resolver = ParticipantResolver(self.participants, self._fetch_did, self.node.clock.now,
                                              insecure_test=node.config.node.insecure_test_mode)
 
@@ -124,8 +125,19 @@ class Trust:
         """A token for one request to ``aud``; it carries an access token so ``aud`` may query our /cs."""
         now = self.node.clock.now()
         key = self.signing_key()
-        access = issue_access_token(key, aud, [MEMBERSHIP_SCOPE], now) if with_access else None
+        access = self._access_token(key, aud, now) if with_access else None
         return issue_self_token(key, aud, now, lifetime=ttl, token=access)
+
+    def _access_token(self, key: SigningKey, aud: str, now: float) -> str:
+        """The access token handed to ``aud``, minted again once half its lifetime has passed: a bearer token for
+        our /cs, reusable like any (only the self-issued token around it is single-use), so a peer we send many
+        messages to costs one signature per message instead of two, and always holds one valid for minutes."""
+        held = self._access.get(aud)
+        if held is not None and held[1] == key.kid and held[2] <= now < held[2] + MAX_ACCESS_TOKEN_LIFETIME / 2:
+            return held[0]
+        token = issue_access_token(key, aud, [MEMBERSHIP_SCOPE], now)
+        self._access[aud] = (token, key.kid, now)
+        return token
 
     def peer_url(self, did: str) -> str:
         return did_web_url(did, insecure=self.node.config.node.insecure_test_mode)

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+import orjson
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -177,7 +178,7 @@ def checkpoint(session: Session, signer: NoteSigner, now: datetime | float) -> s
         leaf = leaf_hash(data)
         if leaf.hex() != r.leaf_hash:
             raise AuditError(f"entry {r.seq} no longer matches the leaf hash written with it")
-        body = json.loads(data)
+        body = orjson.loads(data)   # several times faster than json: this loop holds the log's lock
         if body.get("seq") != r.seq or body.get("prev_leaf_hash") != prev or body.get("origin") != origin:
             raise AuditError(f"entry {r.seq} breaks the log's sequence or hash chain")
         frontier.append(leaf)

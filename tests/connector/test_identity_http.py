@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from connector.clock import FixedClock
+from connector.identity.credentials import MEMBERSHIP_SCOPE
 from connector.identity.keys import SigningKey, generate_key
 from connector.identity.tokens import issue_access_token, issue_self_token
 from connector.store.models import DenialRecord, OwnCredential
@@ -224,3 +225,28 @@ def test_token_command_lets_an_operator_call_a_peer(space: LiveSpace) -> None:
     assert token.count(".") == 2
     assert _post_catalog(bre, token).status_code == 200
     assert _post_catalog(bre, token).status_code == 401  # single use
+
+
+def _access_token_of(token: str) -> str:
+    from connector.identity.jws import parse_compact
+    return parse_compact(token, typ="JWT").payload["token"]
+
+
+def test_access_token_is_reused_for_half_its_lifetime(space: LiveSpace) -> None:
+    """Each request's self-issued token is new (single use), the access token inside it is minted once per peer and
+    half-lifetime: the peer can still use it on our /cs, and a fresh one follows when half its lifetime is gone."""
+    occ, bre, hub = space.nodes["occitanie"], space.nodes["bretagne"], space.nodes["hub"]
+    first, second = _token(space, "occitanie", bre.did), _token(space, "occitanie", bre.did)
+    assert first != second and _access_token_of(first) == _access_token_of(second)
+    assert _access_token_of(_token(space, "occitanie", hub.did)) != _access_token_of(first)
+    assert _post_catalog(bre, first).status_code == 200 and _post_catalog(bre, second).status_code == 200
+    space.clock.advance(149)  # type: ignore[attr-defined]
+    reused = _token(space, "occitanie", bre.did)
+    assert _access_token_of(reused) == _access_token_of(first)
+    # Bretagne queries Occitanie's credential service with the reused access token, as membership checks do
+    query = issue_self_token(bre.trust.signing_key(), occ.did, space.clock.now(), token=_access_token_of(reused))
+    r = httpx.post(occ.url + "/cs/presentations/query", headers={"Authorization": f"Bearer {query}"}, timeout=30,
+                   json={"type": "PresentationQueryMessage", "scope": [MEMBERSHIP_SCOPE]})
+    assert r.status_code == 200 and r.json()["presentation"], r.text
+    space.clock.advance(1)  # type: ignore[attr-defined]
+    assert _access_token_of(_token(space, "occitanie", bre.did)) != _access_token_of(first)
