@@ -1,6 +1,6 @@
 """The catalogue over real HTTP.
 
-1. A node with 1,000 datasets, served by ``passerelle serve`` (gunicorn, process workers), answers
+1. A node with 1,000 datasets, served by ``passerelle serve`` (granian, process workers), answers
    ``POST /dsp/2025-1/catalog/request`` with full token + membership verification: median latency of sequential
    requests (each with a fresh self-issued token), for the default page (100 datasets) and the whole catalogue in one
    page, against the unauthenticated ``GET /.well-known/dspace-version`` on the same server (baseline).
@@ -103,7 +103,7 @@ def serve_bench(root: Path, n_datasets: int, n_requests: int) -> dict[str, Any]:
         consumer = space.add("consumer")
         provider = space.add("provider")
         fill(provider, 0, n_datasets)
-        provider.stop()  # the same node, now under gunicorn
+        provider.stop()  # the same node, now served by `passerelle serve`
         log = open(root / "serve.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--dir", str(root / "provider")],
                                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
@@ -255,7 +255,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-catalog-http-"))
     try:
         serve = serve_bench(root / "serve", 1000 if not args.quick else 300, 200 if not args.quick else 50)
-        print(f"catalog/request under gunicorn, {serve['datasets']} datasets: page of 100 median "
+        print(f"catalog/request under passerelle serve, {serve['datasets']} datasets: page of 100 median "
               f"{serve['catalog_page100_median_ms']} ms, whole catalogue ({serve['catalog_full_bytes']} bytes) "
               f"{serve['catalog_full_median_ms']} ms; baseline dspace-version {serve['baseline_version_median_ms']} ms")
         pub = publication_bench(root / "publication", 50, 40 if not args.quick else 10, 7 if not args.quick else 5)

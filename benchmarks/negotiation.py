@@ -1,4 +1,4 @@
-"""Contract negotiation between two nodes on loopback, each under ``passerelle serve`` (gunicorn with the nodes'
+"""Contract negotiation between two nodes on loopback, each under ``passerelle serve`` (granian with the nodes'
 default workers: one process on SQLite, two on PostgreSQL), with an authority node for membership: latency of a full negotiation (request committed → FINALIZED on the consumer, one at a
 time) and completed negotiations per second with 16 in flight, on SQLite and on PostgreSQL (one schema per node).
 Baseline in the same run: the round trip of the plain JSON version route on the same servers.

@@ -1,11 +1,11 @@
-"""Bulk pull over loopback: a Parquet distribution pulled from a provider under ``passerelle serve`` (gunicorn,
+"""Bulk pull over loopback: a Parquet distribution pulled from a provider under ``passerelle serve`` (granian,
 its file wrapper → sendfile) by a consumer node, against nginx serving the same file in the same run.
 
 Both downloads use the same client path (httpx streaming, every byte written to a file and hashed, then fsync), so
 the ratio compares the servers: the provider authorises the pull (token, transfer, agreement, policy, count, audit
 entries) and streams the stored file; nginx (Debian's nginx-light, started here on a free port with a temporary
 config) serves it as a static file. The consumer's figure is the whole ``fetch()`` of ``connector.transfer.ingest``
-(authorisation, stream, sha256 and size verification). Peak RSS: the provider's serving process tree (gunicorn
+(authorisation, stream, sha256 and size verification). Peak RSS: the provider's serving process tree (granian
 master + workers, sampled every 50 ms) and the consumer's process.
 
     .venv/bin/python benchmarks/transfer.py [--quick]        # 1 GB; --quick: ~100 MB
@@ -56,7 +56,7 @@ def make_parquet(path: Path, size_mb: int) -> None:
 
 class PeakRss:
     """Peak memory (MB) of a process tree, sampled in a thread: the sum of PSS (shared pages counted once, split
-    between the processes sharing them: forked gunicorn workers share the master's imports) and the largest RSS."""
+    between the processes sharing them: forked workers share the master's imports) and the largest RSS."""
 
     def __init__(self, pid: int):
         import psutil
@@ -156,7 +156,7 @@ def main() -> None:
                                  service=provider.app.config["CATALOG"])
         dataset = result.dataset.iri
         published = next(iter(result.files))
-        # the provider under gunicorn, on its own port, instead of the in-process test server
+        # the provider under `passerelle serve`, on its own port, instead of the in-process test server
         provider.stop()
         serve = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--dir",
                                   str(provider.node.config.path.parent)], start_new_session=True,

@@ -14,7 +14,7 @@ from connector.peers import PeerClient, PeerError
 
 
 class Server:
-    """A keep-alive HTTP/1.1 server from the standard library (as gunicorn keeps connections alive)."""
+    """A keep-alive HTTP/1.1 server from the standard library (as served nodes keep connections alive)."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, object, int]] = []   # method, path, json, client port

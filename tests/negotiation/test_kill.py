@@ -1,4 +1,4 @@
-"""Crash safety: the provider or the consumer, a real ``passerelle serve`` (gunicorn, two workers), is killed with
+"""Crash safety: the provider or the consumer, a real ``passerelle serve`` (two worker processes), is killed with
 SIGKILL at each step of a negotiation (a failpoint kills its whole process group), restarted, and the negotiation
 completes with exactly one agreement on each side.
 
