@@ -299,8 +299,11 @@ def _conforms(e: dict[str, Any]) -> bool:
 
 
 def build_entry(*, seq: int, ts: str, origin: str, event_id: str, event: str, body: Mapping[str, Any],
-                prev_leaf_hash: str | None) -> dict[str, Any]:
-    """The entry dict for ``event`` with the sections in ``body``; raises :class:`EntryError` listing all problems."""
+                prev_leaf_hash: str | None, screen_later: bool = False) -> dict[str, Any]:
+    """The entry dict for ``event`` with the sections in ``body``; raises :class:`EntryError` listing all problems.
+
+    ``screen_later``: the caller serialises the entry next and runs the e-mail screen on those bytes
+    (``entry_problems(entry, raw)``), which is cheaper than looking for an "@" in the dict's ``repr`` here."""
     clash = sorted(set(body) & HEADER_FIELDS)
     if clash:
         raise EntryError([f"{k}: set by the log, not by the caller" for k in clash])
@@ -308,7 +311,9 @@ def build_entry(*, seq: int, ts: str, origin: str, event_id: str, event: str, bo
                              "event": event, **body}
     if prev_leaf_hash is not None:
         entry["prev_leaf_hash"] = prev_leaf_hash
-    problems = entry_problems(entry)
+    problems = entry_problems(entry, b"" if screen_later else None)
+    if problems and screen_later:
+        problems = entry_problems(entry)   # a refused entry lists every problem, the e-mail screen's too
     if problems:
         raise EntryError(problems)
     return entry

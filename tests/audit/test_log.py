@@ -12,7 +12,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from connector.audit import (AuditEntry, AuditError, EntryError, Witness, add_cosignature, append, checkpoint,
+from connector.audit import (AuditEntry, AuditError, EntryError, Witness, add_cosignature, append, append_many,
+                             checkpoint,
                              consistency_proof, export_bundle, head, init_log, leaf_hash, maybe_checkpoint, query,
                              root_of, verify_bundle, verify_checkpoint)
 
@@ -72,6 +73,15 @@ def test_a_bad_body_is_refused_with_every_problem_and_leaves_the_log_as_it_was(e
     with Session(engine) as s:
         assert head(s).size == 0
         assert append(s, "data.pull", kit.pull_body(0), kit.T0) == 0
+    # an entry valid in every other way is still refused for an e-mail address, alone or among several entries
+    leaky = {**kit.pull_body(0), "dataset": {"id": "urn:dataset:camille.durand@example.fr", "format": "parquet"}}
+    for items in ([("data.pull", leaky)], [("data.pull", kit.pull_body(1)), ("data.pull", leaky)]):
+        with Session(engine) as s:
+            with pytest.raises(EntryError, match="e-mail"):
+                append_many(s, items, kit.T0)
+            s.commit()
+    with Session(engine) as s:
+        assert head(s).size == 0
 
 
 def test_the_log_must_be_initialised_and_keeps_its_origin(engine, kit) -> None:  # type: ignore[no-untyped-def]
