@@ -1,5 +1,7 @@
 import base64
+import hashlib
 import hmac
+import random
 import stat
 
 import pyarrow as pa
@@ -8,6 +10,7 @@ import pytest
 
 from connector.commands.publish_file import describe, load_pseudonymisation_key, publish_file
 from hub.collection import KeyError_, Pseudonymiser, ingest
+from hub.collection import pseudonymise
 
 KEY = bytes(range(32))
 
@@ -19,6 +22,20 @@ def test_pseudonym_is_rfc2104_hmac_sha256_with_namespace_and_version():
     long_key = bytes(100)  # longer than the SHA-256 block: hashed first, as RFC 2104 says
     mac = hmac.new(long_key, b"campsite\x1f1\x1fx", "sha256").digest()
     assert Pseudonymiser(long_key, 1).one("campsite", " x ") == "c1:" + base64.b32encode(mac).decode()[:26]
+
+
+@pytest.mark.parametrize("sha256", sorted({pseudonymise.SHA256, hashlib.sha256}, key=repr), ids=repr)
+def test_every_pseudonym_of_a_block_is_the_hmac_whichever_sha256(sha256, monkeypatch):
+    """Thousands of values at once (the batched HMAC and base32 paths, past one slice of values), with the
+    interpreter's SHA-256 and with OpenSSL's: each pseudonym is base32(HMAC-SHA256)[:26] of the stripped value."""
+    monkeypatch.setattr(pseudonymise, "SHA256", sha256)
+    rnd = random.Random(4)
+    values = [f"BK{rnd.getrandbits(40)}" for _ in range(3000)] + ["", " é ", "x" * 64, "réservation ß 予約"]
+    key = bytes(rnd.getrandbits(8) for _ in range(48))
+    got = Pseudonymiser(key, 123456).column("booking", pa.array(values)).to_pylist()
+    want = ["b123456:" + base64.b32encode(hmac.new(key, b"booking\x1f123456\x1f" + v.strip().encode(),
+                                                   "sha256").digest()).decode()[:26] for v in values]
+    assert got == want
 
 
 def test_deterministic_per_key_and_changes_with_key_or_version():
