@@ -35,6 +35,9 @@ __all__ = ["Pseudonymiser", "KeyError_", "MIN_KEY_BYTES", "Hashed", "prepare_ide
 MIN_KEY_BYTES = 32
 _MAC_SLICE = 1024
 _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
+_B32_PAIRS = _B32[np.arange(1024) >> 5].astype("<u2") | (_B32[np.arange(1024) & 31].astype("<u2") << 8)  # 10 bits
+_SHIFTS_W0 = np.array([54, 44, 34, 24, 14, 4], dtype=np.uint64)[:, None]
+_SHIFTS_W1 = np.array([48, 38, 28, 18, 8], dtype=np.uint64)[:, None]
 _VERSION = re.compile(r"^[0-9]{1,6}$")
 
 
@@ -56,32 +59,24 @@ class KeyError_(ValueError):
     """A missing or weak pseudonymisation key (we fail closed: no fallback to a plain hash)."""
 
 
-def _b32_rows(digests: np.ndarray) -> np.ndarray:
-    """First 26 base32 characters (RFC 4648 alphabet) of each digest row, vectorised: the first 130 bits are two
-    big-endian 64-bit words and 2 bits of byte 16; one scratch array is reused for every character."""
+def _b32_into(digests: np.ndarray, out: np.ndarray) -> None:
+    """First 26 base32 characters (RFC 4648 alphabet) of each digest row, written into ``out`` (n × 26 bytes, rows
+    may be strided). The first 130 bits are two big-endian 64-bit words and 2 bits of byte 16, cut into 13 fields
+    of 10 bits, each looked up as a pair of characters: field by field over all rows (contiguous rows of 64-bit
+    integers), then one strided copy into ``out`` (character by character took three times as long)."""
     n = len(digests)
     words = np.ascontiguousarray(digests[:, :16]).view(">u8").astype(np.uint64)
     w0, w1 = words[:, 0], words[:, 1]
-    out = np.empty((n, 26), dtype=np.uint8)
-    tmp = np.empty(n, dtype=np.uint64)
-    five = np.uint64(31)
-    for i in range(12):  # characters 0-11: bits 0-59
-        np.right_shift(w0, np.uint64(59 - 5 * i), out=tmp)
-        np.bitwise_and(tmp, five, out=tmp)
-        out[:, i] = tmp
-    np.bitwise_and(w0, np.uint64(15), out=tmp)  # character 12: bits 60-64
-    np.left_shift(tmp, np.uint64(1), out=tmp)
-    tmp |= w1 >> np.uint64(63)
-    out[:, 12] = tmp
-    for j in range(12):  # characters 13-24: bits 65-124
-        np.right_shift(w1, np.uint64(58 - 5 * j), out=tmp)
-        np.bitwise_and(tmp, five, out=tmp)
-        out[:, 13 + j] = tmp
-    np.bitwise_and(w1, np.uint64(7), out=tmp)  # character 25: bits 125-129
-    np.left_shift(tmp, np.uint64(2), out=tmp)
-    tmp |= digests[:, 16].astype(np.uint64) >> np.uint64(6)
-    out[:, 25] = tmp
-    return _B32[out]
+    fields = np.empty((13, n), dtype=np.intp)
+    f = fields.view(np.uint64)
+    np.right_shift(w0, _SHIFTS_W0, out=f[:6])  # fields 0-5: bits 0-59
+    np.left_shift(w0, np.uint64(6), out=f[6])  # field 6: bits 60-69 (4 bits of w0, 6 of w1)
+    f[6] |= w1 >> np.uint64(58)
+    np.right_shift(w1, _SHIFTS_W1, out=f[7:12])  # fields 7-11: bits 70-119
+    np.left_shift(w1, np.uint64(2), out=f[12])  # field 12: bits 120-129 (8 bits of w1, 2 of byte 16)
+    f[12] |= digests[:, 16] >> 6
+    np.bitwise_and(f, np.uint64(1023), out=f)
+    out.view("<u2")[...] = np.take(_B32_PAIRS, fields).T
 
 
 @dataclass
@@ -156,7 +151,7 @@ class _Namespace:
         if len(new):
             digests = self._mac_all(uniques if len(new) == k else uniques.take(pa.array(new)))
             rows[:, : len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
-            rows[:, len(self.prefix):] = _b32_rows(digests)
+            _b32_into(digests, rows[:, len(self.prefix):])
             ids[:] = np.ascontiguousarray(digests[:, :8]).view(np.int64).ravel()
         return Hashed(previous, pos, new, rows, ids)
 
