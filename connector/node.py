@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from connector.clock import Clock, SystemClock
 from connector.config import NodeConfig, load_config
-from connector.store import make_engine, upgrade
+from connector.store import make_engine, tokens_url, upgrade
 
 __all__ = ["Node", "open_node"]
 
@@ -83,11 +83,21 @@ class Node:
 
     @property
     def relaxed_engine(self) -> Engine:
-        """Same database, commits not forced to disk: for the replay guard only (see ``make_engine``)."""
+        """Commits not forced to disk: for the replay guard's token ids only (see ``make_engine``).
+
+        On SQLite they live in a file of their own beside the node's database (``node.db`` → ``node-tokens.db``):
+        a token id is written for every request, and in the node's own file each of those writes queued behind
+        the open write transaction (a group of changes waiting for its fsync), 1.4 ms median, 10 ms mean and
+        180 ms at the 99th percentile under the negotiation benchmark, holding a server thread meanwhile. On
+        PostgreSQL (row locks, no file lock) the table stays in the node's database."""
         import os
         if getattr(self, "_relaxed", None) is None or self._relaxed_pid != os.getpid():
             _ = self.engine  # migrated first
-            self._relaxed = make_engine(self.config.database_url, relaxed=True)
+            url = tokens_url(self.config.database_url)
+            self._relaxed = make_engine(url, relaxed=True)
+            if url != self.config.database_url:
+                from connector.store.models import SeenJti
+                SeenJti.__table__.create(self._relaxed, checkfirst=True)   # type: ignore[attr-defined]
             self._relaxed_pid = os.getpid()
         return self._relaxed
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["make_engine", "normalise_url", "is_sqlite"]
+__all__ = ["make_engine", "normalise_url", "is_sqlite", "tokens_url"]
 
 
 def normalise_url(url: str) -> str:
@@ -18,6 +18,18 @@ def normalise_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def tokens_url(url: str) -> str:
+    """Where the replay guard keeps token ids: on SQLite a file of its own beside the database (``node.db`` →
+    ``node-tokens.db``), so that those writes never wait for the node's write lock; elsewhere the database itself."""
+    if not is_sqlite(url):
+        return url
+    head, _, path = url.partition(":///")
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return url
+    p = Path(path)
+    return f"{head}:///{p.with_name(p.stem + '-tokens' + (p.suffix or '.db'))}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
