@@ -192,7 +192,7 @@ class Validator:
         domain = self._domains[f.name]
         idx = pc.index_in(col, value_set=domain)
         if idx.null_count == col.null_count:
-            return pa.DictionaryArray.from_arrays(idx, domain)
+            return pa.DictionaryArray.from_arrays(idx, domain, safe=False)  # index_in's output is in range
         return pc.dictionary_encode(col)
 
     def _check_strings(self, f: Field, col: pa.Array, notes: _Notes) -> None:
@@ -325,8 +325,8 @@ class Validator:
         arrays = []
         for f in self.schema.fields:
             if f.pseudonymise:
-                idx, dictionary, _ = codes[f.name]
-                arrays.append(pa.DictionaryArray.from_arrays(idx, dictionary))
+                idx, dictionary, _ = codes[f.name]  # one pseudonym per distinct value: the indices are in range
+                arrays.append(pa.DictionaryArray.from_arrays(idx, dictionary, safe=False))
             else:
                 arrays.append(checked.out[f.name])
         return pa.RecordBatch.from_arrays(arrays, schema=self.out_schema)
@@ -442,7 +442,7 @@ class Validator:
                     idx = pc.index_in(col.dictionary, value_set=domain).take(col.indices)
                 else:
                     idx = pc.index_in(col, value_set=domain)
-                col = pa.DictionaryArray.from_arrays(idx.cast(pa.int32()), domain)
+                col = pa.DictionaryArray.from_arrays(idx.cast(pa.int32()), domain, safe=False)  # in range, as above
             elif pa.types.is_dictionary(target.type) and not pa.types.is_dictionary(col.type):
                 col = pc.dictionary_encode(col)
             if col.type != target.type:
