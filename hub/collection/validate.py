@@ -58,6 +58,31 @@ def _codelist(name: str) -> pa.Array:
 
 
 
+def _two_byte_table(domain: pa.Array) -> np.ndarray | None:
+    """For a code list with values of two bytes: a table from the two bytes (read as a little-endian 16-bit number)
+    to the value's position in the list (the first, as ``index_in`` gives), -1 elsewhere; None without such values."""
+    table = np.full(1 << 16, -1, dtype=np.int32)
+    for i, v in enumerate(domain.to_pylist()):
+        b = v.encode("utf-8") if v is not None else b""
+        if len(b) == 2 and table[b[0] | b[1] << 8] < 0:
+            table[b[0] | b[1] << 8] = i
+    return table if (table >= 0).any() else None
+
+
+def _two_byte_index(col: pa.Array, table: np.ndarray) -> pa.Array | None:
+    """``index_in`` of a string column against a code list, by ``_two_byte_table``, when every value is present, two
+    bytes long and in the list (about a fifth of the hash look-up's cost); otherwise None."""
+    n = len(col)
+    if not n or col.null_count or not pa.types.is_string(col.type):
+        return None
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=col.offset + n + 1)[col.offset:]
+    start = int(offsets[0])
+    if int(offsets[-1]) - start != 2 * n or not (np.diff(offsets) == 2).all():
+        return None
+    idx = np.take(table, np.frombuffer(col.buffers()[2], dtype="<u2", count=n, offset=start))
+    return None if (idx < 0).any() else pa.array(idx)
+
+
 def _scalar(f: Field, v: Any) -> Any:
     if f.type == "date" and isinstance(v, str):
         return dt.date.fromisoformat(v)
@@ -126,6 +151,7 @@ class Validator:
         self._codes = {f.name: _codelist(f.codelist) for f in schema.fields if f.codelist}
         self._domains = {**{k: v.cast(pa.string()) for k, v in self._sets.items()
                             if pa.types.is_string(v.type)}, **self._codes}
+        self._pairs = {k: t for k, v in self._domains.items() if (t := _two_byte_table(v)) is not None}
         const = {r["column"] for r in schema.row_rules if r["kind"] == "constant"}
         self._key_cols = [c for c in schema.primary_key if c not in const] or list(schema.primary_key)
         self._rule_step = {r["id"]: len(schema.fields) + i for i, r in enumerate(schema.row_rules)}
@@ -187,13 +213,16 @@ class Validator:
 
     def _coded(self, f: Field, col: pa.Array) -> pa.Array:
         """A coded column as a dictionary array over the schema's list when every value is in it (one hash look-up
-        per row); otherwise dictionary-encoded by its own values. Either way the string checks below see each
-        distinct value and map their verdict back to the rows."""
+        per row, or one table look-up when every value is two bytes long: country and département codes);
+        otherwise dictionary-encoded by its own values. Either way the string checks below see each distinct value
+        and map their verdict back to the rows."""
         domain = self._domains[f.name]
-        idx = pc.index_in(col, value_set=domain)
-        if idx.null_count == col.null_count:
-            return pa.DictionaryArray.from_arrays(idx, domain, safe=False)  # index_in's output is in range
-        return pc.dictionary_encode(col)
+        idx = _two_byte_index(col, self._pairs[f.name]) if f.name in self._pairs else None
+        if idx is None:
+            idx = pc.index_in(col, value_set=domain)
+            if idx.null_count != col.null_count:
+                return pc.dictionary_encode(col)
+        return pa.DictionaryArray.from_arrays(idx, domain, safe=False)  # the indices are in range
 
     def _check_strings(self, f: Field, col: pa.Array, notes: _Notes) -> None:
         """Formula prefixes (any column read as text; string columns always) and string constraints."""

@@ -141,3 +141,38 @@ def test_parquet_input_typed_and_untyped(kit, tmp_path, dirs):
     pq.write_table(t2, tmp_path / "bad.parquet")
     r = run(tmp_path / "bad.parquet", dirs)
     assert [(p.row, p.column, p.rule) for p in r.report.problems] == [(4, "nights", "type")]
+
+
+def test_two_byte_codes_are_looked_up_as_index_in_does():
+    """Country and département codes are looked up by their two bytes when every value of a block allows it;
+    any other block (a longer code, an empty cell, a code off the list) goes through index_in."""
+    import pyarrow.compute as pc
+
+    from hub.collection.validate import _codelist, _two_byte_index, _two_byte_table
+
+    deps = _codelist("insee:departement")
+    countries = pa.array(["FR", "NL", "é", "DE", "FR"])  # "é" is two bytes too; the first "FR" counts
+    for domain, col, fast in [
+        (deps, pa.array(["85", "2A", "01", "2B", "95"] * 40), True),
+        (deps, pa.array(["x", "85", "2A"]).slice(1), True),
+        (deps, pa.array(["85", "974"]), False),
+        (deps, pa.array(["85", "20"]), False),
+        (deps, pa.array(["85", None]), False),
+        (deps, pa.array(["85", ""]), False),
+        (deps, pa.array([], pa.string()), False),
+        (countries, pa.array(["é", "FR", "DE"]), True),
+        (countries, pa.array(["FR", "ée"]), False),
+    ]:
+        got = _two_byte_index(col, _two_byte_table(domain))
+        assert (got is not None) == fast, col
+        if fast:
+            assert got.equals(pc.index_in(col, value_set=domain))
+    assert _two_byte_table(pa.array(["CONFIRMED", "OPTION"])) is None
+
+
+def test_a_block_with_an_overseas_departement_code(kit, tmp_path, dirs):
+    rows = kit.good_rows()
+    rows[4]["dep_code"] = "974"
+    r = run(kit.write_csv(tmp_path / "dom.csv", rows), dirs)
+    assert r.ok, r.message
+    assert pq.read_table(r.output_path).column("dep_code").to_pylist() == [x["dep_code"] for x in rows]
