@@ -152,6 +152,8 @@ class Validator:
         self._domains = {**{k: v.cast(pa.string()) for k, v in self._sets.items()
                             if pa.types.is_string(v.type)}, **self._codes}
         self._pairs = {k: t for k, v in self._domains.items() if (t := _two_byte_table(v)) is not None}
+        # code lists that pass every string check of their column: a block coded over one needs no string check
+        self._clean_domains = {k for k, v in self._domains.items() if self._passes_string_checks(k, v)}
         const = {r["column"] for r in schema.row_rules if r["kind"] == "constant"}
         self._key_cols = [c for c in schema.primary_key if c not in const] or list(schema.primary_key)
         self._rule_step = {r["id"]: len(schema.fields) + i for i, r in enumerate(schema.row_rules)}
@@ -224,10 +226,17 @@ class Validator:
                 return pc.dictionary_encode(col)
         return pa.DictionaryArray.from_arrays(idx, domain, safe=False)  # the indices are in range
 
+    def _passes_string_checks(self, name: str, values: pa.Array) -> bool:
+        notes = _Notes()
+        self._check_strings(self.schema.field(name), values, notes)
+        return not notes.counts
+
     def _check_strings(self, f: Field, col: pa.Array, notes: _Notes) -> None:
         """Formula prefixes (any column read as text; string columns always) and string constraints."""
         is_dict = pa.types.is_dictionary(col.type)
         values = col.dictionary if is_dict else col
+        if is_dict and f.name in self._clean_domains and values.equals(self._domains[f.name]):
+            return  # coded over the schema's list (``_coded``), whose values all pass (checked once, at start)
 
         def rows(mask_values: pa.Array | np.ndarray) -> np.ndarray | pa.Array | None:
             """Row mask from a mask over the distinct values (None when no value is bad)."""
@@ -369,8 +378,10 @@ class Validator:
                 self._constants[name] = valid[0]
         if name in self._constants:
             first = self._constants[name]
-            bad = pc.invert(pc.equal(col, first).fill_null(True))
-            notes.note(rule["id"], name, bad, col, f"{rule.get('reason', 'one value per file')}: expected {first.as_py()}")
+            same = pc.equal(col, first)
+            if pc.all(same).as_py() is False:  # nulls (empty cells) are skipped; the mask only on a failure
+                notes.note(rule["id"], name, pc.invert(same.fill_null(True)), col,
+                           f"{rule.get('reason', 'one value per file')}: expected {first.as_py()}")
 
     # -- duplicates ---------------------------------------------------------------------------------------------
     def _collect_keys(self, cols: dict[str, pa.Array], n: int,
@@ -381,7 +392,6 @@ class Validator:
         # batch cost a page fault per 4 KiB (numpy's temporaries were half the faults of the whole ingestion)
         if len(self._scratch) < n:
             self._scratch = np.empty(n, dtype=np.int64)
-        part = self._scratch[:n]
         widths = []
         for name in self._key_cols:
             f = self.schema.field(name)
@@ -389,9 +399,9 @@ class Validator:
                           16 if f.type == "date" else max(1, math.ceil(math.log2(len(self._sets[name]) + 1))))
         fits = sum(widths) <= 63
         key = self._key_slot(n)
-        key[:] = 0
-        for name, width in zip(self._key_cols, widths):
+        for i, (name, width) in enumerate(zip(self._key_cols, widths)):
             f, col = self.schema.field(name), cols[name]
+            part = key if i == 0 else self._scratch[:n]  # the first part goes straight into the key
             if f.pseudonymise:
                 idx, _, ids = codes[name]
                 np.take(ids, idx.fill_null(0).to_numpy(zero_copy_only=False), out=part, mode="clip")  # no temporary
@@ -408,6 +418,8 @@ class Validator:
                 part[:] = idx.fill_null(0).to_numpy(zero_copy_only=False)
             else:  # any other column: an interned dense id per distinct value
                 part[:] = self.ps.row_ids("~key:" + name, col.cast(pa.string()))
+            if i == 0:
+                continue
             if fits:
                 np.left_shift(key, width, out=key)
                 np.bitwise_or(key, part, out=key)

@@ -176,3 +176,23 @@ def test_a_block_with_an_overseas_departement_code(kit, tmp_path, dirs):
     r = run(kit.write_csv(tmp_path / "dom.csv", rows), dirs)
     assert r.ok, r.message
     assert pq.read_table(r.output_path).column("dep_code").to_pylist() == [x["dep_code"] for x in rows]
+
+
+def test_a_listed_code_that_fails_another_string_check_is_still_reported(kit, tmp_path, dirs):
+    """Blocks coded over a code list skip the string checks only when every value of the list passes them."""
+    from dataclasses import replace
+
+    from hub.schemas import load_schema
+
+    base = load_schema("campsite-bookings")
+    unit = base.field("unit_type")
+    strict = replace(unit, constraints={**unit.constraints, "maxLength": 9})  # PITCH_BARE has 10 characters
+    schema = replace(base, fields=tuple(strict if f.name == "unit_type" else f for f in base.fields))
+    rows = kit.good_rows()
+    assert [r["unit_type"] for r in rows] == ["MOBILHOME"] * 5 + ["PITCH_BARE"]
+    out, q = dirs
+    r = ingest(kit.write_csv(tmp_path / "units.csv", rows), schema, out, q, KEY, 1)
+    assert r.report.counts == {"length": 1}
+    (p,) = r.report.problems
+    assert (p.row, p.column, p.value, p.rule) == (7, "unit_type", "PITCH_BARE", "length")
+    assert run(kit.write_csv(tmp_path / "ok.csv", rows), dirs).ok  # the schema as published: every code passes
