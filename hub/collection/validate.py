@@ -271,13 +271,16 @@ class Validator:
             notes.note("pattern", f.name, bad, col, f"does not match {c['pattern']}")
         if "minLength" in c or "maxLength" in c:
             lengths = pc.utf8_length(values)
-            bad_v = np.zeros(len(values), dtype=bool)
-            if "minLength" in c:
-                bad_v |= _np(pc.less(lengths, c["minLength"]))
-            if "maxLength" in c:
-                bad_v |= _np(pc.greater(lengths, c["maxLength"]))
-            notes.note("length", f.name, rows(bad_v), col,
-                       f"length must be {c.get('minLength', 0)}–{c.get('maxLength', '∞')} characters")
+            extremes = pc.min_max(lengths)  # the masks only when a length is out of bounds
+            lo, hi = extremes["min"].as_py(), extremes["max"].as_py()
+            if lo is not None and (lo < c.get("minLength", lo) or hi > c.get("maxLength", hi)):
+                bad_v = np.zeros(len(values), dtype=bool)
+                if "minLength" in c:
+                    bad_v |= _np(pc.less(lengths, c["minLength"]))
+                if "maxLength" in c:
+                    bad_v |= _np(pc.greater(lengths, c["maxLength"]))
+                notes.note("length", f.name, rows(bad_v), col,
+                           f"length must be {c.get('minLength', 0)}–{c.get('maxLength', '∞')} characters")
 
     def _check_field(self, f: Field, col: pa.Array, notes: _Notes) -> None:
         c = f.constraints
@@ -314,9 +317,10 @@ class Validator:
             end = cols[rule["end"]].view(pa.int32())
             got = cols[rule["equals"]]
             diff = pc.subtract(end, start)
-            bad = pc.invert(pc.equal(got.cast(pa.int32()), diff).fill_null(True))
-            notes.note(rid, rule["equals"], bad, got,
-                       lambda i: f"{rule['equals']} must equal {rule['end']} − {rule['start']} ({diff[i].as_py()})")
+            same = pc.equal(got.cast(pa.int32()), diff)
+            if pc.all(same).as_py() is False:  # as for compare: the mask only on a failure
+                notes.note(rid, rule["equals"], pc.invert(same.fill_null(True)), got,
+                           lambda i: f"{rule['equals']} must equal {rule['end']} − {rule['start']} ({diff[i].as_py()})")
         elif kind == "present_iff":
             col, when = cols[rule["column"]], cols[rule["when"]]
             if pa.types.is_dictionary(when.type):  # decided per distinct value
