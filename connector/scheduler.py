@@ -85,6 +85,7 @@ class PullScheduler:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._aps: Any = None
         self._renew: threading.Timer | None = None
+        self._stopped = False   # stop() ends the renewals too; a stand-by scheduler keeps trying for the lease
         self._lock = threading.Lock()
 
     # -- schedules -----------------------------------------------------------------------------------------------
@@ -241,6 +242,7 @@ class PullScheduler:
     def start(self) -> bool:
         """Run the scheduler in this process if it holds the node's lease (else stand by and try again)."""
         with self._lock:
+            self._stopped = False
             if not self._take_lease():
                 self._arm(LEASE / 2)
                 return False
@@ -265,6 +267,8 @@ class PullScheduler:
             log.exception("catching up missed pulls failed")
 
     def _arm(self, delay: float) -> None:
+        if self._stopped:   # a tick that was running when stop() came must not start the timer again
+            return
         if self._renew is not None:
             self._renew.cancel()
         self._renew = threading.Timer(delay, self._tick)
@@ -273,8 +277,10 @@ class PullScheduler:
 
     def _tick(self) -> None:
         try:
+            if self._stopped:
+                return
             if self._aps is not None and not self._take_lease():
-                self.stop()
+                self._release()   # stand by: the jobs stop here, the timer goes on
                 self._arm(LEASE / 2)
             elif self._aps is None:
                 self.start()
@@ -292,6 +298,11 @@ class PullScheduler:
                           id=f"pull:{agreement_id}", replace_existing=True)
 
     def stop(self) -> None:
+        """Stop running jobs and trying for the lease (until ``start`` again)."""
+        self._stopped = True
+        self._release()
+
+    def _release(self) -> None:
         if self._renew is not None:
             self._renew.cancel()
             self._renew = None

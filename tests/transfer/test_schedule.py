@@ -87,3 +87,19 @@ def test_failed_run_is_retried_with_back_off(space: Space) -> None:
     assert third["status"] == "done" and third["attempts"] == 3
     assert len(set(calls)) == 1 and len(calls) == 3
     sched.remove(agreement)
+
+
+def test_a_stopped_scheduler_stays_stopped(space: Space) -> None:
+    """stop() ends the lease renewals too: a tick that fires or was running when stop() came (a renewal that
+    failed included) does not start the timer again; a stand-by scheduler, by contrast, keeps trying."""
+    sched = PullScheduler(space.consumer.node, lambda *a: {}, retry_base=60.0, max_attempts=3)
+    sched.start()                 # holds the lease or stands by: either way a renewal timer runs
+    assert sched._renew is not None
+    sched.stop()
+    assert sched._renew is None and sched._aps is None
+    sched._tick()                 # as a timer that fired just as stop() came
+    sched._arm(1.0)               # as a failed renewal's retry
+    assert sched._renew is None and sched._aps is None
+    sched.start()                 # start() resumes
+    assert sched._renew is not None
+    sched.stop()
