@@ -83,6 +83,17 @@ def watch_page(page: Any, origin: str) -> tuple[list[str], list[str]]:
     return errors, outside
 
 
+def engines_under_test() -> list[str]:
+    """The database engines a test suite runs on: ``PASSERELLE_DB=sqlite`` or ``pg`` picks one (``make test``'s two
+    passes: SQLite, then every database test again on PostgreSQL); unset, SQLite and, when PASSERELLE_TEST_PG names
+    a server, PostgreSQL too."""
+    import os
+    only = os.environ.get("PASSERELLE_DB")
+    if only in ("sqlite", "pg"):
+        return [only]
+    return ["sqlite", "pg"] if os.environ.get("PASSERELLE_TEST_PG") else ["sqlite"]
+
+
 @dataclass
 class LiveSpace:
     root: Path

@@ -48,13 +48,8 @@ def _drop_schema(base: str, schema: str) -> None:
 
 
 def _engines() -> list[str]:
-    """SQLite always; PostgreSQL too when PASSERELLE_TEST_PG names a server (as CI does)."""
-    only = os.environ.get("PASSERELLE_DB")
-    if only == "pg":
-        return ["pg"]
-    if only == "sqlite":  # make test's first pass; its second pass reruns the database tests on PostgreSQL
-        return ["sqlite"]
-    return ["sqlite", "pg"] if PG_URL else ["sqlite"]
+    from connector.testing import engines_under_test
+    return engines_under_test()
 
 
 @pytest.fixture(params=_engines())

@@ -48,10 +48,8 @@ def entries(node: LiveNode, **filters: Any) -> list[dict[str, Any]]:
 
 
 def engines() -> list[Any]:
-    """SQLite always, PostgreSQL too when PASSERELLE_TEST_PG names a server (``PASSERELLE_DB=pg``: only it)."""
-    only = os.environ.get("PASSERELLE_DB")
-    names = ["pg"] if only == "pg" else (["sqlite", "pg"] if os.environ.get("PASSERELLE_TEST_PG") else ["sqlite"])
-    return [pytest.param(e, marks=pytest.mark.pg) for e in names]
+    from connector.testing import engines_under_test
+    return [pytest.param(e, marks=pytest.mark.pg) for e in engines_under_test()]
 
 
 class PgSchemas:

@@ -19,10 +19,8 @@ from negotiation_kit import (HUB_ONLY_OFFER, OPEN_OFFER, REGION_OFFER, Sent, Spa
 
 
 def _engines() -> list[Any]:
-    import os
-    only = os.environ.get("PASSERELLE_DB")
-    engines = ["pg"] if only == "pg" else (["sqlite", "pg"] if os.environ.get("PASSERELLE_TEST_PG") else ["sqlite"])
-    return [pytest.param(e, marks=pytest.mark.pg) for e in engines]
+    from connector.testing import engines_under_test
+    return [pytest.param(e, marks=pytest.mark.pg) for e in engines_under_test()]
 
 
 @pytest.fixture(scope="module", params=_engines())

@@ -92,9 +92,8 @@ class ServedNode:
 
 
 def _engines() -> list[Any]:
-    only = os.environ.get("PASSERELLE_DB")
-    engines = ["pg"] if only == "pg" else (["sqlite", "pg"] if os.environ.get("PASSERELLE_TEST_PG") else ["sqlite"])
-    return [pytest.param(e, marks=pytest.mark.pg) for e in engines]
+    from connector.testing import engines_under_test
+    return [pytest.param(e, marks=pytest.mark.pg) for e in engines_under_test()]
 
 
 @pytest.fixture(params=_engines())

@@ -20,9 +20,8 @@ from transfer_kit import (OFFERS, Sent, Space, negotiate, negotiations, publish_
 
 
 def _engines() -> list[Any]:
-    only = os.environ.get("PASSERELLE_DB")
-    engines = ["pg"] if only == "pg" else (["sqlite", "pg"] if os.environ.get("PASSERELLE_TEST_PG") else ["sqlite"])
-    return [pytest.param(e, marks=pytest.mark.pg) for e in engines]
+    from connector.testing import engines_under_test
+    return [pytest.param(e, marks=pytest.mark.pg) for e in engines_under_test()]
 
 
 class _PgSchemas:
