@@ -14,7 +14,6 @@ modules before forking; each worker builds its app (:func:`worker_app`) and star
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import socket
 from pathlib import Path
@@ -80,7 +79,6 @@ def serve(config: NodeConfig, *, workers: int | None = None, threads: int = 4) -
     engine.dispose()
     import connector.app  # noqa: F401 - imported once here, shared by the forked workers' memory
     os.environ[_CONFIG_ENV] = str(config.path)
-    logging.getLogger().handlers.clear()
     Granian(f"{__name__}:worker_app", factory=True, address=node.host, port=node.port, interface=Interfaces.WSGI,
             http=HTTPModes.http1, workers=workers or node.workers, blocking_threads=threads,
             workers_kill_timeout=5, log_dictconfig=_logging(config), log_access=False,
