@@ -27,6 +27,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TEST_LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+
+
+def open_offer(identifier: str) -> dict[str, Any]:
+    """A test offer anyone may use, ``urn:offer:<identifier>:open``."""
+    return {"@id": f"urn:offer:{identifier}:open", "@type": "Offer", "permission": [{"action": "use"}]}
+
+
 @dataclass
 class LiveNode:
     node: Node
@@ -49,6 +57,23 @@ class LiveNode:
     def api(self, method: str, path: str, json: Any = None) -> httpx.Response:
         return httpx.request(method, self.url + path, json=json, timeout=30,
                              headers={"Authorization": f"Bearer {self.node.admin_token}"})
+
+    def publish(self, identifier: str, path: Path, *, offers: list[dict[str, Any]] | None = None,
+                schema: str | None = None, frequency: str = "WEEKLY") -> str:
+        """Publish ``path`` as dataset ``identifier`` with test metadata and :func:`open_offer` unless ``offers``
+        (with ``schema``: through the collection pipeline); the dataset's IRI."""
+        from connector.publishing import publish_dataset
+        mapping: dict[str, Any] = {
+            "title": {"fr": f"{identifier} (test)", "en": f"{identifier} (test)"},
+            "description": {"fr": "Données de test", "en": "Test data"}, "themes": ["ECON"],
+            "contact": {"name": "Observatoire", "url": "https://example.org/contact"}, "spatial": ["FR"],
+            "frequency": frequency, "licence": TEST_LICENCE, "access_rights": "RESTRICTED",
+            "offers": offers if offers is not None else [open_offer(identifier)]}
+        if schema:
+            mapping["schema"] = schema
+        result = publish_dataset(self.node, identifier, file=path, metadata=mapping,
+                                 service=self.app.config["CATALOG"])
+        return result.dataset.iri
 
     def stop(self) -> None:
         """Stop serving, then every background worker the app started, then close the node's connections."""

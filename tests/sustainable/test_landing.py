@@ -13,12 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.clock import FixedClock
-from connector.publishing import publish_dataset
-from connector.testing import LiveSpace
+from connector.testing import LiveSpace, open_offer
 from hub.sustainable.landing import input_kind, recomputer
 from hub.sustainable.service import SustainableService
 
-LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 DATASETS = {"energy": "energie", "employment": "emploi", "arrivals": "arrivees", "trips": "sejours"}
 
 
@@ -44,18 +42,11 @@ class Hub:
             self.agreements[ident] = self._agree(self._publish(ident, path))
 
     def _publish(self, ident: str, path: Path) -> str:
-        mapping = {"title": {"fr": f"Source {ident} (test)", "en": f"Source {ident} (test)"},
-                   "description": {"fr": "Données de test", "en": "Test data"}, "themes": ["ECON"],
-                   "contact": {"name": "Observatoire", "url": "https://example.org/contact"}, "spatial": ["FR"],
-                   "frequency": "MONTHLY", "licence": LICENCE, "access_rights": "RESTRICTED",
-                   "offers": [{"@id": f"urn:offer:{ident}:open", "@type": "Offer", "permission": [{"action": "use"}]}]}
-        result = publish_dataset(self.provider.node, ident, file=path, metadata=mapping,
-                                 service=self.provider.app.config["CATALOG"])
-        return result.dataset.iri
+        return self.provider.publish(ident, path, frequency="MONTHLY")
 
     def _agree(self, iri: str) -> str:
         ident = iri.rstrip("/").rsplit("/", 1)[-1]
-        return self.space.agree("hub", "provider", iri, f"urn:offer:{ident}:open")
+        return self.space.agree("hub", "provider", iri, open_offer(ident)["@id"])
 
     def pull(self, ident: str, slot: str = "manual") -> dict[str, Any]:
         """Pull through the hub's API; returns the landed file with the hook's outcome (the transfer's)."""

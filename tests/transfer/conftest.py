@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from connector.clock import FixedClock  # noqa: E402
 from connector.testing import LiveSpace  # noqa: E402
-from transfer_kit import (OFFERS, Sent, Space, negotiate, negotiations, publish_file,  # noqa: E402
+from transfer_kit import (OFFERS, Sent, Space, negotiate, negotiations,  # noqa: E402
                           seed_aggregate, transfers, write_dataset)
 
 
@@ -72,7 +72,7 @@ def space(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             svc.on_sent = sent
             svc.start_sender()
     source = write_dataset(root / "src" / "bookings.parquet")
-    dataset = publish_file(provider, "reservations", source, OFFERS)
+    dataset = provider.publish("reservations", source, offers=OFFERS)
     agreements = {}
     try:
         for offer in OFFERS:

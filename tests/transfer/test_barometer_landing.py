@@ -15,12 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.clock import FixedClock
-from connector.publishing import publish_dataset
-from connector.testing import LiveSpace
+from connector.testing import LiveSpace, open_offer
 from hub.service import BarometerService, barometer_recomputer, snapshot_kind
 
 SNAPSHOT = dt.date(2026, 6, 15)
-LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 
 
 @pytest.fixture(scope="module")
@@ -67,21 +65,12 @@ class Federation:
                 ("capacites-partielles", export["thin"], None))}
 
     def _publish(self, ident: str, path: Path, schema: str | None) -> str:
-        mapping: dict[str, Any] = {
-            "title": {"fr": f"Export {ident} (test)", "en": f"Export {ident} (test)"},
-            "description": {"fr": "Données de test", "en": "Test data"}, "themes": ["ECON"],
-            "contact": {"name": "Fédération", "url": "https://example.org/contact"}, "spatial": ["FR"],
-            "frequency": "WEEKLY", "licence": LICENCE, "access_rights": "RESTRICTED",
-            "offers": [{"@id": f"urn:offer:{ident}:open", "@type": "Offer", "permission": [{"action": "use"}]}]}
-        if schema:
-            mapping["schema"] = schema  # through the collection pipeline: validated, pseudonymised, Parquet
-        result = publish_dataset(self.federation.node, ident, file=path, metadata=mapping,
-                                 service=self.federation.app.config["CATALOG"])
-        return result.dataset.iri
+        # with a schema, through the collection pipeline: validated, pseudonymised, Parquet
+        return self.federation.publish(ident, path, schema=schema)
 
     def _agree(self, iri: str) -> str:
         ident = iri.rstrip("/").rsplit("/", 1)[-1]
-        return self.space.agree("hub", "campings", iri, f"urn:offer:{ident}:open")
+        return self.space.agree("hub", "campings", iri, open_offer(ident)["@id"])
 
     def pull(self, ident: str, slot: str = "manual") -> dict[str, Any]:
         """Pull through the hub's API; returns the landed file with the barometer's part of the landing's outcome

@@ -187,12 +187,12 @@ def test_aggregate_only_never_serves_rows(space: Space) -> None:
 def test_use_with_a_cell_size_is_negotiated_and_served_as_its_aggregate(space: Space) -> None:
     """``use`` with every cell of at least 3 units (and the aggregation named): raw rows, cells of one, never
     qualify; the negotiation agrees it like any use offer, and each pull gets the aggregate."""
-    from transfer_kit import AGG, PO, negotiate, publish_file
+    from transfer_kit import AGG, PO, negotiate
     offer = {"@id": "urn:offer:t:cells", "@type": "Offer", "permission": [{"action": "use", "constraint": [
         {"leftOperand": PO + "cellSize", "operator": "gteq",
          "rightOperand": {"@value": "3", "@type": "xsd:integer"}}]}],
         AGG: {"groupBy": ["dep_code"], "measures": ["nights"], "unit": "campsite_pid"}}
-    dataset = publish_file(space.provider, "reservations-cellules", space.source, [offer])
+    dataset = space.provider.publish("reservations-cellules", space.source, offers=[offer])
     agreement = negotiate(space.consumer, space.provider, dataset, offer["@id"])
     space.agreements["cells"] = agreement
     landed = _pull(space, "cells", "csv")

@@ -20,7 +20,6 @@ from connector.testing import LiveNode, LiveSpace, free_port
 from contracts.schemas import DSP_CONTEXT, validation_errors
 
 DSP = "/dsp/2025-1"
-LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 AGG = "https://w3id.org/passerelle/odrl/aggregation"
 PO = "https://w3id.org/passerelle/odrl/"
 
@@ -62,16 +61,6 @@ def write_dataset(path: Path, rows: int = 6000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(bookings_table(rows), path, row_group_size=2000)
     return path
-
-
-def publish_file(live: LiveNode, identifier: str, path: Path, offers: list[dict[str, Any]]) -> str:
-    from connector.publishing import publish_dataset
-    mapping = {"title": {"fr": "Réservations (test)", "en": "Bookings (test)"},
-               "description": {"fr": "Nuitées", "en": "Nights"}, "themes": ["ECON"],
-               "contact": {"name": "Observatoire", "url": "https://example.org/contact"}, "spatial": ["FR"],
-               "frequency": "WEEKLY", "licence": LICENCE, "access_rights": "RESTRICTED", "offers": offers}
-    result = publish_dataset(live.node, identifier, file=path, metadata=mapping, service=live.app.config["CATALOG"])
-    return result.dataset.iri
 
 
 def negotiations(live: LiveNode) -> Any:
