@@ -5,7 +5,6 @@ Errors a person can act on become one line on stderr and a non-zero exit, never 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from connector.identity.anchor import TrustAnchor
 from connector.identity.did import build_did_document
-from connector.identity.errors import AuthError, CredentialError, IdentityError, RegistryError
+from connector.identity.errors import AuthError, CredentialError, IdentityError
 from connector.identity.keys import SigningKey
 from connector.identity.participants import (Participant, ParticipantList, ParticipantResolver,
                                              sign_participant_list, verify_participant_list)

@@ -4,7 +4,6 @@ nothing. Runs on SQLite and, when configured, PostgreSQL."""
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,7 +15,7 @@ from sqlmodel import select
 from connector.clock import FixedClock
 from connector.identity.credentials import MEMBERSHIP_SCOPE
 from connector.identity.keys import SigningKey, generate_key
-from connector.identity.tokens import issue_access_token, issue_self_token
+from connector.identity.tokens import issue_self_token
 from connector.store import tokens_url
 from connector.store.models import DenialRecord, OwnCredential
 from connector.testing import LiveSpace
