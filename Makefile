@@ -1,4 +1,5 @@
-# Two entry points: `make demo` and `make test`. Each creates .venv and installs what it needs when missing.
+# Two entry points: `make demo` and `make test`. Each creates .venv and installs what it needs when missing
+# (OpenSSL's headers for the batched HMAC extension, Debian's chromium for the page tests).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,8 @@ BROWSER := /usr/bin/chromium
 
 .PHONY: demo test test-sqlite test-pg install browser bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hub/collection/_hmac.c
+	@test -f /usr/include/openssl/sha.h || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null) || echo "no OpenSSL headers: pseudonyms hashed in Python (slower, same bytes)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

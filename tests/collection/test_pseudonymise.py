@@ -24,18 +24,48 @@ def test_pseudonym_is_rfc2104_hmac_sha256_with_namespace_and_version():
     assert Pseudonymiser(long_key, 1).one("campsite", " x ") == "c1:" + base64.b32encode(mac).decode()[:26]
 
 
-@pytest.mark.parametrize("sha256", sorted({pseudonymise.SHA256, hashlib.sha256}, key=repr), ids=repr)
-def test_every_pseudonym_of_a_block_is_the_hmac_whichever_sha256(sha256, monkeypatch):
-    """Thousands of values at once (the batched HMAC and base32 paths, past one slice of values), with the
-    interpreter's SHA-256 and with OpenSSL's: each pseudonym is base32(HMAC-SHA256)[:26] of the stripped value."""
+_HMAC_PATHS = {"batched": (True, pseudonymise.SHA256), "loop-builtin-sha256": (False, pseudonymise.SHA256),
+               "loop-openssl-sha256": (False, hashlib.sha256)}
+
+
+@pytest.mark.parametrize("path", sorted(_HMAC_PATHS))
+def test_every_pseudonym_of_a_block_is_the_hmac_on_every_path(path, monkeypatch):
+    """Thousands of values at once (past one slice of the loop), through the C extension and through the loop
+    with the interpreter's SHA-256 and with OpenSSL's: each pseudonym is base32(HMAC-SHA256)[:26] of the stripped
+    value. ``make test`` builds the extension, so the batched case fails rather than skips where it is missing."""
+    batched, sha256 = _HMAC_PATHS[path]
     monkeypatch.setattr(pseudonymise, "SHA256", sha256)
     rnd = random.Random(4)
     values = [f"BK{rnd.getrandbits(40)}" for _ in range(3000)] + ["", " é ", "x" * 64, "réservation ß 予約"]
     key = bytes(rnd.getrandbits(8) for _ in range(48))
-    got = Pseudonymiser(key, 123456).column("booking", pa.array(values)).to_pylist()
+    got = Pseudonymiser(key, 123456, batched=batched).column("booking", pa.array(values)).to_pylist()
     want = ["b123456:" + base64.b32encode(hmac.new(key, b"booking\x1f123456\x1f" + v.strip().encode(),
                                                    "sha256").digest()).decode()[:26] for v in values]
     assert got == want
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "loop"])
+def test_hmac_reads_sliced_large_and_empty_arrays(batched):
+    """Arrow arrays that start inside their buffers, 64-bit offsets, and values that are all empty (no data
+    buffer) give the HMAC of exactly their own values."""
+    p = Pseudonymiser(KEY, 1, batched=batched)
+    ns = p._space("booking")
+    values = pa.array([f"v{i}" for i in range(100)])
+    for arr, plain in [(values.slice(37, 20), [f"v{i}" for i in range(37, 57)]),
+                       (pa.array(["a", "bc"], pa.large_string()), ["a", "bc"]),
+                       (pa.array(["", ""]), ["", ""])]:
+        got = [bytes(row) for row in ns._mac_all(arr)]
+        assert got == [hmac.new(KEY, b"booking\x1f1\x1f" + v.encode(), "sha256").digest() for v in plain]
+
+
+def test_batched_hmac_refuses_offsets_outside_its_data():
+    from hub.collection import _hmac
+    import numpy as np
+    out = np.empty((1, 32), np.uint8)
+    with pytest.raises(ValueError, match="offsets"):
+        _hmac.mac_strings(bytes(64), b"", np.array([0, 9], np.int32), b"abc", out)
+    with pytest.raises(ValueError, match="64 bytes"):
+        _hmac.mac_strings(bytes(32), b"", np.array([0, 3], np.int32), b"abc", out)
 
 
 def test_deterministic_per_key_and_changes_with_key_or_version():

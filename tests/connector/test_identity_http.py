@@ -160,8 +160,8 @@ def test_foreign_issued_credential(space: LiveSpace, tmp_path: Path) -> None:
     from datetime import date
     from connector.identity.credentials import MembershipSubject, issue_membership_credential
     occ, bre = space.nodes["occitanie"], space.nodes["bretagne"]
-    hub_did = space.nodes["hub"].did
-    rogue = SigningKey(f"{hub_did}#issuer-2026-11", generate_key())
+    # the hub's own key id (dated by the month the node was made), signed with another key
+    rogue = SigningKey(space.nodes["hub"].node.key_id("issuer"), generate_key())
     subject = MembershipSubject(occ.did, "Occitanie", "000000000", ("national_hub",), (), date(2026, 1, 1), "1.0",
                                 "0" * 64)
     vc = issue_membership_credential(rogue, subject, status_list_url=space.nodes["hub"].trust.status_list_url(),
