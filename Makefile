@@ -9,7 +9,7 @@ BROWSER := /usr/bin/chromium
 
 .PHONY: demo test test-sqlite test-pg install browser bench clean
 
-$(STAMP): pyproject.toml hub/collection/_hmac.c
+$(STAMP): pyproject.toml hub/collection/_hmac.c setup.py
 	@test -f /usr/include/openssl/sha.h || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null) || echo "no OpenSSL headers: pseudonyms hashed in Python (slower, same bytes)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -47,9 +47,22 @@ def _insert(table: Any, returning: str | None = None) -> Statement:
 _UPDATE_ROW = Statement("UPDATE negotiation SET " + ", ".join(f"{n} = :{n}" for n in _MUTABLE) + " WHERE id = :row_id")
 _INSERT_ROW = _insert(NEGOTIATION, returning="id")
 _INSERT_SEND = _insert(OUTBOX, returning="id")
-_INSERT_AGREEMENT = _insert(AGREEMENT)
-_AGREEMENT_EXISTS = Statement("SELECT id FROM agreement WHERE id = :aid")
-_PENDING_OF = Statement("SELECT id FROM negotiation_outbox WHERE negotiation_id = :nid AND status = 'pending' LIMIT 1")
+# a repeated FINALIZED keeps the agreement first stored (no second row, no second audit entry)
+_INSERT_AGREEMENT = Statement(_insert(AGREEMENT).sql + " ON CONFLICT (id) DO NOTHING")
+
+
+def _insert_first_send() -> Statement:
+    """The first message of a change, leased to this process only when nothing earlier of the negotiation is still
+    pending (messages of one negotiation go out in order): the check and the insert in one statement."""
+    free = ("NOT EXISTS (SELECT 1 FROM negotiation_outbox WHERE negotiation_id = :negotiation_id "
+            "AND status = 'pending')")
+    names = [c.name for c in OUTBOX.columns if c.name != "id"]
+    values = [f"CASE WHEN {free} THEN :{n} END" if n in ("lease_owner", "lease_until") else f":{n}" for n in names]
+    return Statement(f"INSERT INTO {OUTBOX.name} ({', '.join(names)}) VALUES ({', '.join(values)}) "
+                     "RETURNING id, lease_owner")
+
+
+_INSERT_FIRST_SEND = _insert_first_send()
 
 _PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
                       CN.TERMINATION: "termination"}
@@ -247,13 +260,13 @@ class Work:
         """Keep the agreement once the negotiation is FINALIZED (both sides), with its audit entry."""
         a = self.neg.agreement
         assert a is not None
-        if _AGREEMENT_EXISTS.first(self.conn, {"aid": a.id}) is not None:
-            return
-        _INSERT_AGREEMENT.count(self.conn, _AGREEMENT_CODEC.encode(self.conn, {
-            "id": a.id, "negotiation_id": self.row.id or 0, "role": self.neg.role.value, "provider": a.assigner,
-            "consumer": a.assignee, "dataset_id": a.target, "offer_id": self.row.offer_id,
-            "policy": json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False), "signed_at": a.timestamp,
-            "finalized_at": self.now, "revoked": False, "revoked_at": None, "revoked_reason": None}))
+        if not _INSERT_AGREEMENT.count(self.conn, _AGREEMENT_CODEC.encode(self.conn, {
+                "id": a.id, "negotiation_id": self.row.id or 0, "role": self.neg.role.value, "provider": a.assigner,
+                "consumer": a.assignee, "dataset_id": a.target, "offer_id": self.row.offer_id,
+                "policy": json.dumps(a.to_json(), separators=(",", ":"), ensure_ascii=False),
+                "signed_at": a.timestamp, "finalized_at": self.now, "revoked": False, "revoked_at": None,
+                "revoked_reason": None})):
+            return   # stored by an earlier FINALIZED
         self.row.agreement_id = a.id
         import hashlib
         policy_json = a.to_json()
@@ -285,17 +298,19 @@ class Work:
             row.pending = None
         _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
             self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
-        if self.sends:
-            busy = _PENDING_OF.first(self.conn, {"nid": row.id})
-            first = self.sends[0]
-            if busy is None:   # nothing earlier in flight: the first new row is ours to deliver right away
-                first.lease_owner = self.node_owner
-                first.lease_until = self.node.clock.now() + LEASE_SECONDS
-            for out in self.sends:
-                out.negotiation_id = row.id or 0
+        for i, out in enumerate(self.sends):
+            out.negotiation_id = row.id or 0
+            if i:
                 out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
-            if busy is None:
-                self.delivered_ids.append(first.id or 0)
+                continue
+            # nothing earlier in flight: the first new row is ours to deliver right away
+            out.lease_owner, out.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
+            out.id, out.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn,
+                                                                                             out.values()))
+            if out.lease_owner is None:
+                out.lease_until = None
+            else:
+                self.delivered_ids.append(out.id or 0)
         # the log's head row is locked from the first append to the commit: append last, keep that window short
         # (in a group commit, the group's leader appends every member's entries just before COMMIT)
         entries, now = list(self.entries), self.now
