@@ -303,10 +303,11 @@ class Work:
             if i:
                 out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
                 continue
-            # nothing earlier in flight: the first new row is ours to deliver right away
+            # the first is ours to deliver right away unless an earlier message is still in flight (the insert
+            # decides, and returns the lease it kept)
             out.lease_owner, out.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
-            out.id, out.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn,
-                                                                                             out.values()))
+            found = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
+            out.id, out.lease_owner = found if found is not None else (None, None)
             if out.lease_owner is None:
                 out.lease_until = None
             else:
