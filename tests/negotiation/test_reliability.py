@@ -110,3 +110,35 @@ def test_management_start_reports_a_missing_offer(shared: Space) -> None:
     assert r.status_code == 404 and "urn:offer:open" in r.json()["message"]
     r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did})
     assert r.status_code == 400 and "dataset" in r.json()["message"]
+
+
+def test_a_new_message_waits_while_an_earlier_one_of_its_negotiation_is_pending(shared: Space) -> None:
+    """Messages of one negotiation go out in order: the first message of a change is leased to its process at
+    insert only when nothing earlier of that negotiation is still pending (checked in the same statement)."""
+    from datetime import datetime, timezone
+    from connector.negotiation import store
+    r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did,
+                                                         "dataset": "frequentation", "offer": OPEN_OFFER["@id"]})
+    pid = r.json()["pid"]
+    assert wait_state(shared.consumer, pid, "FINALIZED") == "FINALIZED"
+    with shared.consumer.node.engine.connect() as conn, conn.begin() as tx:
+        nid = conn.execute(text("SELECT id FROM negotiation WHERE own_pid = :pid"), {"pid": pid}).scalar()
+        conn.execute(text("UPDATE negotiation_outbox SET status = 'sent' WHERE negotiation_id = :nid"), {"nid": nid})
+
+        def send(kind: str) -> store.Send:
+            return store.Send(negotiation_id=nid, kind=kind, url="http://127.0.0.1:9/x", body="{}", initial=False,
+                              next_at=0.0, created_at=datetime.now(timezone.utc), max_attempts=7,
+                              lease_owner="me", lease_until=1.0)
+
+        def insert_first(kind: str) -> tuple[int, str | None]:
+            return store._INSERT_FIRST_SEND.first(conn, store._OUTBOX_CODEC.encode(conn, send(kind).values()))
+
+        first_id, owner = insert_first("a")
+        assert owner == "me"                       # nothing pending before it: ours to deliver now
+        second_id, owner = insert_first("b")
+        assert owner is None                       # "a" is still pending: "b" waits for whoever completes "a"
+        lease = conn.execute(text(f"SELECT lease_owner, lease_until FROM negotiation_outbox WHERE id = {second_id}"))
+        assert tuple(lease.one()) == (None, None)
+        conn.execute(text(f"UPDATE negotiation_outbox SET status = 'sent' WHERE id IN ({first_id}, {second_id})"))
+        assert insert_first("c")[1] == "me"
+        tx.rollback()
