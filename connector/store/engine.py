@@ -75,7 +75,10 @@ def make_engine(url: str, *, pool_size: int = 14, relaxed: bool = False, reader:
     # beyond it were opened and closed again about every second negotiation under load, each a new server process
     # no pre-ping: it costs a round trip on every checkout of the hot path; a connection the server dropped fails
     # its statement once, SQLAlchemy then discards the whole pool, and the protocol's senders retry
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)
+    # relaxed: its uses are single statements (a token id, the reaping of old ones), so each runs in autocommit, one
+    # round trip instead of three (BEGIN, the statement, COMMIT)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False,
+                           **({"isolation_level": "AUTOCOMMIT"} if relaxed else {}))
     if relaxed:
         # for the whole session of each connection: it also covers statements run on the driver's connection
         # outside SQLAlchemy's transactions (``Statement.autocommit``)
