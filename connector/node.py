@@ -103,12 +103,14 @@ class Node:
 
     @property
     def reader_engine(self) -> Engine:
-        """Same database, for reads that must not queue behind writers (SQLite: deferred, read-only)."""
+        """Same database, for single-statement reads that must not queue behind writers (SQLite: deferred,
+        read-only). On PostgreSQL the node's own pool in autocommit: one round trip per read instead of three
+        (BEGIN, the SELECT, the ROLLBACK when the connection goes back to the pool)."""
         import os
         if getattr(self, "_reader", None) is None or self._reader_pid != os.getpid():
             engine = self.engine  # migrated first
             self._reader = make_engine(self.config.database_url, reader=True) \
-                if engine.dialect.name == "sqlite" else engine
+                if engine.dialect.name == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
             self._reader_pid = os.getpid()
         return self._reader
 
