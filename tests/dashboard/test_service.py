@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from sqlmodel import select
 
 from connector.catalog_service import CatalogService
 from connector.clock import FixedClock
@@ -53,7 +54,7 @@ def test_a_landed_snapshot_is_computed_stored_and_recorded(space: Any, landed: d
                                                                "unit_nights")
         assert hidden.column(value).null_count == hidden.num_rows  # suppressed is empty, never 0
     with hub.session() as s:
-        rows = s.query(BarometerRun).all()
+        rows = s.exec(select(BarometerRun)).all()
     assert [r.id for r in rows] == [landed["id"]] and rows[0].seconds and rows[0].seconds > 0
 
 
