@@ -99,8 +99,18 @@ def test_search_filters_and_page(space: LiveSpace, tmp_path: Path, kit: Any) -> 
     assert her.api("GET", "/api/catalog/search").status_code == 404
 
 
-def test_cli_publish_crawl_search(space: LiveSpace, tmp_path: Path, kit: Any) -> None:
+def test_cli_publish_crawl_search(space: LiveSpace, tmp_path: Path, kit: Any, monkeypatch: Any) -> None:
+    import connector.commands.catalog as commands
     from connector.commands.catalog import catalog, publish
+    opened = commands._node
+
+    def on_space_clock(directory: str | None) -> Any:
+        """The CLI's node on the servers' frozen clock: its tokens must agree with it (5 s of leeway), however long
+        the set-up took."""
+        node = opened(directory)
+        node.clock = space.clock
+        return node
+    monkeypatch.setattr(commands, "_node", on_space_clock)
     runner = CliRunner()
     her_dir = str(space.root / "herault")
     meta = tmp_path / "meta.json"
