@@ -38,9 +38,13 @@ _MUTABLE = ("peer_pid", "peer_address", "dataset_id", "offer_id", "state", "pend
 _NEG_CODEC, _OUTBOX_CODEC, _AGREEMENT_CODEC = Codec(NEGOTIATION), Codec(OUTBOX), Codec(AGREEMENT)
 
 
-def _insert(table: Any, returning: str | None = None) -> Statement:
+def _insert(table: Any, returning: str | None = None, *, suffix: str = "",
+            values: dict[str, str] | None = None) -> Statement:
+    """``INSERT`` of every column (but ``id`` when it is returned) from its ``:name``; ``values`` replaces some of
+    those parameters by SQL expressions."""
     names = [c.name for c in table.columns if c.name != "id" or returning is None]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    exprs = [(values or {}).get(n, ":" + n) for n in names]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(exprs)}){suffix}"
     return Statement(sql + (f" RETURNING {returning}" if returning else ""))
 
 
@@ -48,21 +52,12 @@ _UPDATE_ROW = Statement("UPDATE negotiation SET " + ", ".join(f"{n} = :{n}" for 
 _INSERT_ROW = _insert(NEGOTIATION, returning="id")
 _INSERT_SEND = _insert(OUTBOX, returning="id")
 # a repeated FINALIZED keeps the agreement first stored (no second row, no second audit entry)
-_INSERT_AGREEMENT = Statement(_insert(AGREEMENT).sql + " ON CONFLICT (id) DO NOTHING")
-
-
-def _insert_first_send() -> Statement:
-    """The first message of a change, leased to this process only when nothing earlier of the negotiation is still
-    pending (messages of one negotiation go out in order): the check and the insert in one statement."""
-    free = ("NOT EXISTS (SELECT 1 FROM negotiation_outbox WHERE negotiation_id = :negotiation_id "
-            "AND status = 'pending')")
-    names = [c.name for c in OUTBOX.columns if c.name != "id"]
-    values = [f"CASE WHEN {free} THEN :{n} END" if n in ("lease_owner", "lease_until") else f":{n}" for n in names]
-    return Statement(f"INSERT INTO {OUTBOX.name} ({', '.join(names)}) VALUES ({', '.join(values)}) "
-                     "RETURNING id, lease_owner")
-
-
-_INSERT_FIRST_SEND = _insert_first_send()
+_INSERT_AGREEMENT = _insert(AGREEMENT, suffix=" ON CONFLICT (id) DO NOTHING")
+# the first message of a change, leased to this process only when nothing earlier of the negotiation is still
+# pending (messages of one negotiation go out in order): the check and the insert in one statement
+_FREE = "NOT EXISTS (SELECT 1 FROM negotiation_outbox WHERE negotiation_id = :negotiation_id AND status = 'pending')"
+_INSERT_FIRST_SEND = _insert(OUTBOX, returning="id, lease_owner",
+                             values={n: f"CASE WHEN {_FREE} THEN :{n} END" for n in ("lease_owner", "lease_until")})
 
 _PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
                       CN.TERMINATION: "termination"}
@@ -298,20 +293,21 @@ class Work:
             row.pending = None
         _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
             self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
-        for i, out in enumerate(self.sends):
+        for out in self.sends:
             out.negotiation_id = row.id or 0
-            if i:
-                out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
-                continue
+        if self.sends:
             # the first is ours to deliver right away unless an earlier message is still in flight (the insert
             # decides, and returns the lease it kept)
-            out.lease_owner, out.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
-            found = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
-            out.id, out.lease_owner = found if found is not None else (None, None)
-            if out.lease_owner is None:
-                out.lease_until = None
+            first = self.sends[0]
+            first.lease_owner, first.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
+            first.id, first.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn,
+                                                                                                 first.values()))
+            if first.lease_owner is None:
+                first.lease_until = None
             else:
-                self.delivered_ids.append(out.id or 0)
+                self.delivered_ids.append(first.id or 0)
+        for out in self.sends[1:]:
+            out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
         # the log's head row is locked from the first append to the commit: append last, keep that window short
         # (in a group commit, the group's leader appends every member's entries just before COMMIT)
         entries, now = list(self.entries), self.now

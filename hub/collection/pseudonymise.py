@@ -126,7 +126,7 @@ class _Namespace:
     def _mac_all(self, values: pa.Array) -> np.ndarray:
         """HMAC of each value (its UTF-8 bytes, taken from Arrow's buffers: no str round trip)."""
         if self.batched:
-            raw = values.cast(pa.binary()) if values.type != pa.binary() else values
+            raw = values.cast(pa.binary())   # the same buffers, read as bytes
             out = np.empty((len(raw), 32), dtype=np.uint8)
             _, offsets, data = raw.buffers()
             offsets = np.frombuffer(offsets, dtype=np.int32, count=len(raw) + 1, offset=4 * raw.offset)
