@@ -1,5 +1,5 @@
 """Contract negotiation between two nodes on loopback, each under ``passerelle serve`` (granian with the nodes'
-default workers: one process on SQLite, two on PostgreSQL), with an authority node for membership: latency of a full negotiation (request committed → FINALIZED on the consumer, one at a
+default workers: one process each), with an authority node for membership: latency of a full negotiation (request committed → FINALIZED on the consumer, one at a
 time) and completed negotiations per second with 16 in flight, on SQLite and on PostgreSQL (one schema per node).
 Baseline in the same run: the round trip of the plain JSON version route on the same servers.
 
@@ -90,14 +90,23 @@ class Served:
                 self.proc.wait()
 
 
-def _schema_url(base: str, schema: str) -> str:
+NODES = ("hub", "provider", "consumer")
+
+
+def _schemas(base: str, tag: str, *, create: bool) -> None:
+    """Drop the nodes' schemas of this run (and create them afresh when ``create``)."""
     from sqlalchemy import create_engine, text
     from connector.store import normalise_url
     eng = create_engine(normalise_url(base))
     with eng.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        for name in NODES:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{tag}_{name}" CASCADE'))
+            if create:
+                c.execute(text(f'CREATE SCHEMA "{tag}_{name}"'))
     eng.dispose()
+
+
+def _schema_url(base: str, schema: str) -> str:
     return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
@@ -107,6 +116,8 @@ def build_space(root: Path, pg: str | None) -> dict[str, Served]:
     from connector.init_node import init_node
     from connector.node import Node
     tag = f"bn_{os.getpid()}"
+    if pg:
+        _schemas(pg, tag, create=True)
     db = (lambda name: _schema_url(pg, f"{tag}_{name}")) if pg else (lambda name: "")
     hub_dir = init_node(root / "hub", name="hub", role="hub", port=free_port(), legal_name="Hub",
                         roles=["national_hub"], database_url=db("hub")).parent
@@ -383,6 +394,8 @@ def run(engine: str, pg: str | None, sequential: int, concurrent: int) -> dict[s
         finally:
             for node in nodes.values():
                 node.stop()
+            if engine == "pg":
+                _schemas(pg, f"bn_{os.getpid()}", create=False)
     print(f"{engine}: full negotiation median {result['negotiation_ms_median']} ms "
           f"(p95 {result['negotiation_ms_p95']} ms, {sequential} one at a time; version route round trip "
           f"{result['baseline_version_rtt_ms_median']} ms); {result['per_s_16_in_flight']} negotiations/s with 16 in "

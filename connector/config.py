@@ -34,7 +34,7 @@ class NodeSection(_Section):
     port: int = Field(ge=1, le=65535)
     public_url: str = Field(pattern=r"^https?://")
     insecure_test_mode: bool = False
-    workers: int = Field(default=2, ge=1, le=64)
+    workers: int = Field(default=1, ge=1, le=64)
     data_dir: str = "data"
     log_dir: str = "logs"
     admin_token_file: str = "admin.token"

@@ -5,8 +5,8 @@ granian speaks HTTP in Rust and calls the WSGI app in a pool of Python threads. 
 the server's round trip and took a fifth of the CPU out of a contract negotiation (docs/dependencies.md).
 
 Threads so that a node can answer a peer's credential-service call while one of its own requests waits on that
-peer. One process by default on SQLite (a single writer: the node's concurrent changes then share commits), two on
-PostgreSQL (``passerelle init``); ``--workers`` overrides. The master migrates the database and imports the app's
+peer. One process by default, on SQLite and PostgreSQL alike: the node's concurrent changes then share commits
+(``passerelle init``); ``--workers`` overrides, and the workers then commit alone and share the outbox by leases. The master migrates the database and imports the app's
 modules before forking; each worker builds its app (:func:`worker_app`) and starts the node's background work
 (outbox senders, schedulers, drop-folder watcher) at once, so a restarted node resumes without waiting for a request.
 """
@@ -24,6 +24,7 @@ from connector.config import ConfigError, NodeConfig, load_config
 __all__ = ["serve", "check_port_free", "worker_app"]
 
 _CONFIG_ENV = "PASSERELLE_SERVE_CONFIG"
+_WORKERS_ENV = "PASSERELLE_SERVE_WORKERS"
 
 
 def check_port_free(host: str, port: int, source: Path) -> None:
@@ -59,6 +60,10 @@ def worker_app() -> Any:
     from connector.node import Node
     from connector.web.access_log import AccessLog
     config = load_config(os.environ[_CONFIG_ENV])
+    if (count := int(os.environ.get(_WORKERS_ENV, config.node.workers))) != config.node.workers:
+        # ``--workers`` overrides the file: the app must know, since a lone process groups its commits
+        node = config.node.model_copy(update={"workers": count})
+        config = NodeConfig(config.path, config.model.model_copy(update={"node": node}))
     app = create_app(Node(config, migrate=False))   # the master migrated before forking
     app.config["SERVED"] = True
     start_background(app)
@@ -79,7 +84,8 @@ def serve(config: NodeConfig, *, workers: int | None = None, threads: int = 4) -
     engine.dispose()
     import connector.app  # noqa: F401 - imported once here, shared by the forked workers' memory
     os.environ[_CONFIG_ENV] = str(config.path)
+    os.environ[_WORKERS_ENV] = str(workers or node.workers)
     Granian(f"{__name__}:worker_app", factory=True, address=node.host, port=node.port, interface=Interfaces.WSGI,
-            http=HTTPModes.http1, workers=workers or node.workers, blocking_threads=threads,
+            http=HTTPModes.http1, workers=int(os.environ[_WORKERS_ENV]), blocking_threads=threads,
             workers_kill_timeout=5, log_dictconfig=_logging(config), log_access=False,
             process_name=f"passerelle-{node.name}").serve()

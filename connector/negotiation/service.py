@@ -119,7 +119,10 @@ class NegotiationService:
         self._handoff: dict[int, tuple[str, str, str, str, bool, int]] = {}
         from connector.store import is_sqlite
         self._turns = threading.RLock() if is_sqlite(node.config.database_url) else None
-        self._group = GroupCommit(lambda: self.node.engine, grouped=is_sqlite(node.config.database_url))
+        # grouped on SQLite, and on PostgreSQL when this process is the node's only server process: the groups
+        # of several processes would wait on each other's row locks (``connector.store.group_commit``)
+        self._group = GroupCommit(lambda: self.node.engine,
+                                  grouped=is_sqlite(node.config.database_url) or node.config.node.workers == 1)
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # a forked process resumes the outbox at once, even before its first request
