@@ -90,7 +90,7 @@ _UNBUMP = Statement("UPDATE audit_head SET size = size - :k WHERE id = 1")
 _INSERT_ENTRY = Statement(f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
                           f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})")
 _SET_LAST = Statement("UPDATE audit_head SET last_leaf_hash = :leaf WHERE id = 1")
-_MAX_MERGED = 4
+_MAX_MERGED = 8   # entries per statement on PostgreSQL: a prepared statement per size up to this
 
 
 def _insert_and_set_last(k: int) -> Statement:
@@ -116,13 +116,17 @@ def append(session: Session | Connection, kind: str, body: Mapping[str, Any], no
 
 
 def append_many(session: Session | Connection, items: list[tuple[str, Mapping[str, Any]]], now: datetime | float,
-                *, event_ids: list[str | None] | None = None) -> list[int]:
-    """Append several entries at once (in order, chained), in three statements whatever their number: one change
-    of the protocol is often two or three entries (decision, state change, agreement). Their ``seq`` numbers;
-    :class:`~connector.audit.entry.EntryError` if any breaks the schema, and then none is appended."""
+                *, event_ids: list[str | None] | None = None,
+                times: list[datetime | float] | None = None) -> list[int]:
+    """Append several entries at once (in order, chained), in a few statements whatever their number: one change
+    of the protocol is often two or three entries (decision, state change, agreement), and a group commit appends
+    those of all its members together. ``times``: each entry's own time, when they differ (else ``now``). Their
+    ``seq`` numbers; :class:`~connector.audit.entry.EntryError` if any breaks the schema, and then none is
+    appended."""
     if not items:
         return []
     ts = format_ts(now)
+    stamps = [format_ts(t) for t in times] if times is not None else [ts] * len(items)
     # a Session (its transaction begins if needed) or a Core Connection already in a transaction
     conn = session if isinstance(session, Connection) else session.connection()
     k = len(items)
@@ -135,21 +139,24 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
     rows: list[dict[str, Any]] = []
     try:
         for i, (kind, body) in enumerate(items):
-            entry = build_entry(seq=first + i, ts=ts, origin=origin, event_id=ids[i] or str(uuid.uuid4()),
+            entry = build_entry(seq=first + i, ts=stamps[i], origin=origin, event_id=ids[i] or str(uuid.uuid4()),
                                 event=kind, body=body, prev_leaf_hash=prev, screen_later=True)
             data = canonical(entry)
             if b"@" in data and (problems := entry_problems(entry, data)):
                 raise EntryError(problems)
             prev = leaf_hash(data).hex()
             counterparty = body.get("counterparty") or body.get("actor") or {}
-            rows.append({"seq": first + i, "ts": ts, "kind": kind, "entry_json": data.decode(), "leaf_hash": prev,
+            rows.append({"seq": first + i, "ts": stamps[i], "kind": kind, "entry_json": data.decode(), "leaf_hash": prev,
                          "agreement_id": (body.get("agreement") or {}).get("id"),
                          "participant": counterparty.get("did"), "dataset_id": (body.get("dataset") or {}).get("id")})
     except Exception:
         _UNBUMP.count(conn, {"k": k})  # we still hold the head lock: hand the numbers back
         raise
-    if conn.dialect.name == "postgresql" and k <= _MAX_MERGED:
-        _MERGED[k].count(conn, {"leaf": prev, **{f"{c}_{i}": r[c] for i, r in enumerate(rows) for c in _ENTRY_COLUMNS}})
+    if conn.dialect.name == "postgresql":
+        for start in range(0, k, _MAX_MERGED):   # each chunk sets the head's last leaf to its own; the last one stays
+            chunk = rows[start:start + _MAX_MERGED]
+            _MERGED[len(chunk)].count(conn, {"leaf": chunk[-1]["leaf_hash"],
+                                             **{f"{c}_{i}": r[c] for i, r in enumerate(chunk) for c in _ENTRY_COLUMNS}})
         return [first + i for i in range(k)]
     if k == 1:
         _INSERT_ENTRY.count(conn, rows[0])

@@ -162,7 +162,7 @@ class NegotiationService:
     def _work(self, conn: Any, row: Row, neg: Negotiation) -> Work:
         w = Work(self.node, conn, row, neg, self.node.clock.utcnow())
         w.node_owner = self.sender.owner
-        w.at_commit = self._group.at_commit
+        w.at_commit_batch = self._group.at_commit_batch
         w.max_attempts = self.settings["max_attempts"]
         return w
 

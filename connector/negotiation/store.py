@@ -310,20 +310,22 @@ class Work:
             out.id = _INSERT_SEND.scalar(self.conn, _OUTBOX_CODEC.encode(self.conn, out.values()))
         # the log's head row is locked from the first append to the commit: append last, keep that window short
         # (in a group commit, the group's leader appends every member's entries just before COMMIT)
-        entries, now = list(self.entries), self.now
+        entries = [(kind, body, self.now) for kind, body in self.entries]
         self.entries.clear()
-        if self.at_commit is not None:
-            self.at_commit(lambda conn: _append_all(conn, entries, now))
+        if self.at_commit_batch is not None:
+            self.at_commit_batch(_append_all, entries)
         else:
-            _append_all(self.conn, entries, now)
+            _append_all(self.conn, entries)
 
     node_owner: str = ""
     max_attempts: int = 7
-    at_commit: Any = None   # GroupCommit.at_commit when the transaction is a group member
+    at_commit_batch: Any = None   # GroupCommit.at_commit_batch when the transaction is a group member
 
 
-def _append_all(conn: Any, entries: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
-    append_many(conn, list(entries), now)
+def _append_all(conn: Any, entries: list[tuple[str, dict[str, Any], datetime]]) -> None:
+    """The audit entries of one change, or of every member of a group commit, appended together."""
+    if entries:
+        append_many(conn, [(kind, body) for kind, body, _ in entries], entries[-1][2], times=[t for *_, t in entries])
 
 
 LEASE_SECONDS = 60.0

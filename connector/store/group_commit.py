@@ -11,7 +11,9 @@ result is that of running the members one after another.
 
 Work that takes a lock every writer needs (the audit log's head row) is deferred with :meth:`GroupCommit.at_commit`
 and run by the group's leader just before COMMIT, in member order: the group then takes that lock last and holds it
-only through the commit, as a lone transaction would.
+only through the commit, as a lone transaction would. :meth:`GroupCommit.at_commit_batch` defers items instead: the
+items of every member for one function are handed to it together, once (the audit entries of a whole group are
+appended in two statements, not two per member).
 
 Grouping is for SQLite, where one lock covers the whole database, and for PostgreSQL when one process serves the
 node. With several processes on PostgreSQL a group's row locks would be held until its COMMIT while members of
@@ -36,7 +38,38 @@ __all__ = ["GroupCommit", "GroupCommitError"]
 
 _SAVEPOINT = Statement("SAVEPOINT group_member")
 _ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT group_member")
-_RELEASE = Statement("RELEASE SAVEPOINT group_member")
+
+
+class _Deferred:
+    """Work deferred to just before COMMIT, in order: plain functions, and batches (one per function, at the place
+    of its first items) that gather the items given for that function."""
+
+    def __init__(self) -> None:
+        self.work: list[tuple[Callable[..., None], list[Any] | None]] = []
+        self._batches: dict[Any, list[Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.work)
+
+    def add(self, fn: Callable[..., None], items: list[Any] | None) -> None:
+        if items is None:
+            self.work.append((fn, None))
+        elif (batch := self._batches.get(fn)) is not None:
+            batch.extend(items)
+        else:
+            self._batches[fn] = batch = list(items)
+            self.work.append((fn, batch))
+
+    def extend(self, other: "_Deferred") -> None:
+        for fn, items in other.work:
+            self.add(fn, items)
+
+    def run(self, conn: Any) -> None:
+        for fn, items in self.work:
+            if items is None:
+                fn(conn)
+            else:
+                fn(conn, items)
 
 
 class GroupCommitError(RuntimeError):
@@ -58,7 +91,7 @@ class GroupCommit:
         self._members = 0         # members that ran in the open group
         self._generation = 0      # the open group's number
         self._outcome: dict[int, BaseException | None] = {}   # closed groups → None (committed) or the error
-        self._deferred: list[Callable[[Any], None]] = []        # run by the leader before COMMIT, in order
+        self._deferred = _Deferred()                            # run by the leader before COMMIT, in order
         self._local = threading.local()
         self._tail = threading.Lock()   # lone transactions: deferred work and COMMIT, one thread at a time
         self._pid = os.getpid()
@@ -88,7 +121,7 @@ class GroupCommit:
             self._busy = True
             generation = self._generation
         self._local.inside = True
-        self._local.deferred = []
+        self._local.deferred = _Deferred()
         failure: BaseException | None = None
         try:
             if self._outer is None:
@@ -99,17 +132,17 @@ class GroupCommit:
                     self._drop_connection()
                     self._conn = engine.connect()
                 self._outer = self._conn.begin()
-            # members run strictly one after another, so one savepoint name serves them all; issued on the driver
-            # (SQLAlchemy's savepoint objects cost more than the statements of a typical member)
+            # members run strictly one after another, so one savepoint name serves them all: each member's
+            # savepoint shadows the earlier ones, and ROLLBACK TO reaches the latest, its own. They are never
+            # released (the COMMIT ends them all), which saves a round trip per member on PostgreSQL. Issued on
+            # the driver (SQLAlchemy's savepoint objects cost more than the statements of a typical member).
             _SAVEPOINT.count(self._conn)
             try:
                 yield self._conn
             except BaseException as exc:
                 failure = exc
                 _ROLLBACK_TO.count(self._conn)
-                _RELEASE.count(self._conn)
             else:
-                _RELEASE.count(self._conn)
                 self._deferred.extend(self._local.deferred)
         except BaseException as exc:   # the savepoint itself failed: the connection is suspect, end the group
             failure = failure or exc
@@ -125,7 +158,7 @@ class GroupCommit:
     @contextmanager
     def _alone(self) -> Iterator[Any]:
         self._local.inside = True
-        self._local.deferred = []
+        self._local.deferred = _Deferred()
         try:
             with self._engine().connect() as conn:
                 outer = conn.begin()
@@ -136,8 +169,7 @@ class GroupCommit:
                         # here, one at a time, rather than all on the server, where each commit would wake every
                         # waiter to find the row locked again by the next
                         with self._tail:
-                            for fn in self._local.deferred:
-                                fn(conn)
+                            self._local.deferred.run(conn)
                             outer.commit()
                     else:
                         outer.commit()
@@ -162,7 +194,15 @@ class GroupCommit:
         """Run ``fn(connection)`` just before the group commits (dropped if this member rolls back)."""
         if not getattr(self._local, "inside", False):
             raise RuntimeError("at_commit outside a group commit transaction")
-        self._local.deferred.append(fn)
+        self._local.deferred.add(fn, None)
+
+    def at_commit_batch(self, fn: Callable[[Any, list[Any]], None], items: list[Any]) -> None:
+        """Add ``items`` to the group's batch for ``fn``: just before the group commits, ``fn(connection, items)``
+        runs once with the items of every member that added to it, in member order (dropped with a member that
+        rolls back)."""
+        if not getattr(self._local, "inside", False):
+            raise RuntimeError("at_commit_batch outside a group commit transaction")
+        self._local.deferred.add(fn, items)
 
     def _finish(self, generation: int) -> None:
         with self._cond:
@@ -183,8 +223,7 @@ class GroupCommit:
         if lead:
             error: BaseException | None = None
             try:
-                for fn in self._deferred:
-                    fn(self._conn)
+                self._deferred.run(self._conn)
                 self._outer.commit()
             except BaseException as exc:  # noqa: BLE001 - reported to every member of the group
                 error = exc
@@ -217,7 +256,7 @@ class GroupCommit:
                 del self._outcome[old]
             self._generation += 1
             self._outer = None
-            self._deferred = []
+            self._deferred = _Deferred()
             self._members = 0
             self._busy = False
             self._cond.notify_all()

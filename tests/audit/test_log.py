@@ -217,9 +217,13 @@ def test_export_then_verify_a_whole_log_and_a_selection(engine, signer, witness_
 def test_append_many_equals_appending_one_by_one(engine, kit, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from connector.audit import append_many
     from connector.store import make_engine
+    # more entries than one statement takes on PostgreSQL (8), each at its own time
+    n = 11
+    times = [kit.T0 + timedelta(seconds=i) for i in range(n)]
+    ids = [f"00000000-0000-4000-8000-0000000000{i:02d}" for i in range(n)]
     with Session(engine) as s:
-        assert append_many(s, [("data.pull", kit.pull_body(i)) for i in range(3)], kit.T0,
-                           event_ids=[f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]) == [0, 1, 2]
+        assert append_many(s, [("data.pull", kit.pull_body(i)) for i in range(n)], kit.T0, event_ids=ids,
+                           times=times) == list(range(n))
         assert append_many(s, [], kit.T0) == []
         s.commit()
     other = make_engine(f"sqlite:///{tmp_path / 'one-by-one.db'}")
@@ -228,8 +232,8 @@ def test_append_many_equals_appending_one_by_one(engine, kit, tmp_path) -> None:
     SQLModel.metadata.create_all(other, tables=AUDIT_TABLES)
     with Session(other) as s:
         init_log(s, kit.ORIGIN)
-        for i in range(3):
-            append(s, "data.pull", kit.pull_body(i), kit.T0, event_id=f"00000000-0000-4000-8000-00000000000{i}")
+        for i in range(n):
+            append(s, "data.pull", kit.pull_body(i), times[i], event_id=ids[i])
         s.commit()
     rows = []
     for eng in (engine, other):

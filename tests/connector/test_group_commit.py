@@ -154,3 +154,61 @@ def test_deferred_work_runs_in_order_before_commit_and_not_for_rolled_back_membe
         with pytest.raises(RuntimeError):
             with group.transaction():
                 pass
+
+
+def test_batched_work_of_a_group_runs_once_with_every_members_items_in_order(engine):
+    group = GroupCommit(lambda: engine)
+    calls: list[list[int]] = []
+    order: list[int] = []     # members run one at a time: the order they ran in
+
+    def write(c, items: list[int]) -> None:
+        calls.append(list(items))
+        for i in items:
+            c.execute(text("INSERT INTO item VALUES (:j, 'batched')"), {"j": 100 + i})
+
+    def first(inside: threading.Event, release: threading.Event) -> None:
+        with group.transaction():
+            group.at_commit_batch(write, [1, 2])
+            inside.set()
+            release.wait(30)
+
+    def member(i: int, fail: bool) -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (:i, 'member')"), {"i": i})
+                order.append(i)
+                group.at_commit_batch(write, [i])
+                if fail:
+                    raise KeyError("no")
+        except KeyError:
+            pass
+
+    inside, release = threading.Event(), threading.Event()
+    t0 = threading.Thread(target=first, args=(inside, release))
+    t0.start()
+    assert inside.wait(30)
+    rest = []
+    for n, (i, fail) in enumerate(((3, False), (4, True), (5, False)), start=1):
+        rest.append(threading.Thread(target=member, args=(i, fail)))
+        rest[-1].start()
+        _wait_for_waiters(group, n)
+    release.set()
+    for t in [t0, *rest]:
+        t.join(30)
+    assert sorted(order) == [3, 4, 5]
+    # one call for the whole group, in the order the members ran, the failed member's item left out
+    assert calls == [[1, 2, *(i for i in order if i != 4)]]
+    assert _rows(engine) == [(3, "member"), (5, "member"), (101, "batched"), (102, "batched"), (103, "batched"),
+                             (105, "batched")]
+    with pytest.raises(RuntimeError):
+        group.at_commit_batch(write, [9])    # outside a transaction
+
+
+def test_batched_work_of_a_lone_transaction_runs_with_its_own_items(engine):
+    group = GroupCommit(lambda: engine, grouped=False)
+    calls: list[list[str]] = []
+    with group.transaction() as conn:
+        group.at_commit_batch(lambda c, items: calls.append(items), ["a"])
+        group.at_commit_batch(lambda c, items: calls.append(items), ["b"])   # another function: its own batch
+        conn.execute(text("INSERT INTO item VALUES (1, 'lone')"))
+    assert calls == [["a"], ["b"]] and _rows(engine) == [(1, "lone")]
