@@ -142,3 +142,44 @@ def test_a_new_message_waits_while_an_earlier_one_of_its_negotiation_is_pending(
         conn.execute(text(f"UPDATE negotiation_outbox SET status = 'sent' WHERE id IN ({first_id}, {second_id})"))
         assert insert_first("c")[1] == "me"
         tx.rollback()
+
+
+def test_a_message_marked_sent_passes_the_turn_to_the_next_pending_one(shared: Space) -> None:
+    """Marking a delivered message sent also finds the next pending message of its negotiation (same statement):
+    that one is leased to this process; a message held by another process is not marked."""
+    from datetime import datetime, timezone
+    from connector.negotiation import store
+    service = shared.consumer.app.config["NEGOTIATIONS"]
+    owner = service.sender.owner
+    r = shared.consumer.api("POST", "/api/negotiations", {"provider": shared.provider.did,
+                                                         "dataset": "frequentation", "offer": OPEN_OFFER["@id"]})
+    pid = r.json()["pid"]
+    assert wait_state(shared.consumer, pid, "FINALIZED") == "FINALIZED"
+    engine = shared.consumer.node.engine
+
+    def insert(kind: str, lease_owner: str | None) -> int:
+        send = store.Send(negotiation_id=nid, kind=kind, url="http://127.0.0.1:9/x", body="{}", initial=False,
+                          next_at=0.0, created_at=datetime.now(timezone.utc), max_attempts=1,
+                          lease_owner=lease_owner, lease_until=None if lease_owner is None else 1e12)
+        with engine.begin() as conn:
+            return store._INSERT_SEND.scalar(conn, store._OUTBOX_CODEC.encode(conn, send.values()))
+
+    def outbox(rid: int) -> tuple[str, str | None]:
+        with engine.connect() as conn:
+            return tuple(conn.execute(text(f"SELECT status, lease_owner FROM negotiation_outbox WHERE id = {rid}"))
+                         .one())
+
+    with engine.connect() as conn:
+        nid = conn.execute(text("SELECT id FROM negotiation WHERE own_pid = :pid"), {"pid": pid}).scalar()
+    alone = insert("alone", owner)
+    service._sent(alone, nid)
+    assert outbox(alone) == ("sent", owner)                        # nothing after it: nothing else taken
+    foreign = insert("held elsewhere", "another-process")
+    service._sent(foreign, nid)
+    assert outbox(foreign) == ("pending", "another-process")     # not ours: left alone
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE negotiation_outbox SET status = 'sent' WHERE id = {foreign}"))
+    first, second = insert("a", owner), insert("b", None)
+    service._sent(first, nid)
+    assert outbox(first) == ("sent", owner)
+    assert outbox(second)[1] == owner                              # the turn passed: "b" is ours to deliver
