@@ -43,7 +43,7 @@ from connector.store import GroupCommit, Statement
 from .failpoints import failpoint
 from .outbox import RETRYABLE, Sender
 from .records import AgreementRow, NegotiationRow, OutboxRow
-from .store import (AGREEMENT, LEASE_SECONDS, OUTBOX, Row, Work, ensure_audit_log, find_row, insert_row, load, new_pid,
+from .store import (AGREEMENT, LEASE_SECONDS, OUTBOX, Row, Work, ensure_audit_log, find_row, load, new_pid,
                     row_by_id, row_by_peer)
 
 __all__ = ["NegotiationService", "NegotiationFailure", "ENDPOINT_KINDS", "settings_of"]
@@ -261,8 +261,7 @@ class NegotiationService:
         row = Row(role=neg.role.value, own_pid=neg.own_pid, peer_pid=neg.peer_pid, counterparty=caller.did,
                   peer_address=neg.peer_address, dataset_id=neg.dataset_id, offer_id=offer.get("@id"),
                   state=neg.state.value, script=script_key, record="{}", created_at=now, updated_at=now)
-        insert_row(conn, row)
-        work = self._work(conn, row, neg)
+        work = self._work(conn, row, neg)   # the row is inserted when the work is saved
         work.record(t)
         reply = t.reply or neg.state_message()
         if as_role is Role.PROVIDER:
@@ -635,8 +634,7 @@ class NegotiationService:
                       dataset_id=dataset_iri, offer_id=offer.get("@id"), state=neg.state.value, record="{}",
                       created_at=now, updated_at=now,
                       script=script or self._script_key(CONSUMER_NEGOTIATION, dataset_iri))
-            insert_row(conn, row)
-            work = self._work(conn, row, neg)
+            work = self._work(conn, row, neg)   # the row is inserted when the work is saved
             work.record(t)
             self._commit(work)
             summary = self.summary(row)

@@ -291,8 +291,11 @@ class Work:
             self.finalize_agreement()
         if neg.state.value in ("FINALIZED", "TERMINATED"):
             row.pending = None
-        _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
-            self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
+        if row.id is None:
+            insert_row(self.conn, row)   # a new negotiation is written once, with its first change
+        else:
+            _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
+                self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
         for out in self.sends:
             out.negotiation_id = row.id or 0
         if self.sends:

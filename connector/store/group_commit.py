@@ -123,8 +123,9 @@ class GroupCommit:
         self._local.inside = True
         self._local.deferred = _Deferred()
         failure: BaseException | None = None
+        opened = self._outer is None   # the group's first member: nothing of others to keep if it fails
         try:
-            if self._outer is None:
+            if opened:
                 engine = self._engine()
                 if self._conn is None or self._conn.engine is not engine:
                     # one connection serves group after group (a checkout, its reset and checkin cost more than
@@ -135,13 +136,18 @@ class GroupCommit:
             # members run strictly one after another, so one savepoint name serves them all: each member's
             # savepoint shadows the earlier ones, and ROLLBACK TO reaches the latest, its own. They are never
             # released (the COMMIT ends them all), which saves a round trip per member on PostgreSQL. Issued on
-            # the driver (SQLAlchemy's savepoint objects cost more than the statements of a typical member).
-            _SAVEPOINT.count(self._conn)
+            # the driver (SQLAlchemy's savepoint objects cost more than the statements of a typical member). The
+            # first member needs none: if it fails, the whole transaction is rolled back.
+            if not opened:
+                _SAVEPOINT.count(self._conn)
             try:
                 yield self._conn
             except BaseException as exc:
                 failure = exc
-                _ROLLBACK_TO.count(self._conn)
+                if opened:
+                    self._outer.rollback()
+                else:
+                    _ROLLBACK_TO.count(self._conn)
             else:
                 self._deferred.extend(self._local.deferred)
         except BaseException as exc:   # the savepoint itself failed: the connection is suspect, end the group
@@ -151,6 +157,9 @@ class GroupCommit:
             raise
         finally:
             self._local.inside = False
+        if opened and failure is not None:
+            self._abandon_group()
+            raise failure
         self._finish(generation)
         if failure is not None:
             raise failure
@@ -235,6 +244,15 @@ class GroupCommit:
             error = self._outcome.get(generation)
         if error is not None:
             raise GroupCommitError(f"the shared commit failed: {error}") from error
+
+    def _abandon_group(self) -> None:
+        """The first member failed and its transaction is rolled back: nobody else joined, the next opens anew."""
+        with self._cond:
+            self._outer = None
+            self._deferred = _Deferred()
+            self._members = 0
+            self._busy = False
+            self._cond.notify_all()
 
     def _close_group(self, error: BaseException | None) -> None:
         """End the open group (committed, or failed with ``error``) and let the next thread open a new one."""

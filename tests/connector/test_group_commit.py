@@ -212,3 +212,32 @@ def test_batched_work_of_a_lone_transaction_runs_with_its_own_items(engine):
         group.at_commit_batch(lambda c, items: calls.append(items), ["b"])   # another function: its own batch
         conn.execute(text("INSERT INTO item VALUES (1, 'lone')"))
     assert calls == [["a"], ["b"]] and _rows(engine) == [(1, "lone")]
+
+
+def test_a_failing_first_member_rolls_back_its_transaction_and_the_next_member_opens_anew(engine):
+    """The member that opens a group takes no savepoint: when it fails (here on the database's own error, which on
+    PostgreSQL aborts the transaction) the whole transaction is rolled back and the members behind it go on."""
+    group = GroupCommit(lambda: engine)
+    with group.transaction() as conn:
+        conn.execute(text("INSERT INTO item VALUES (1, 'kept')"))
+    errors: list[BaseException] = []
+
+    def failing_first(inside: threading.Event, release: threading.Event) -> None:
+        try:
+            with group.transaction() as conn:
+                conn.execute(text("INSERT INTO item VALUES (2, 'dropped')"))
+                inside.set()
+                release.wait(30)
+                conn.execute(text("INSERT INTO item VALUES (1, 'twin')"))   # primary key taken
+        except Exception as e:  # noqa: BLE001 - the driver's IntegrityError
+            errors.append(e)
+
+    def member(i: int) -> None:
+        with group.transaction() as conn:
+            conn.execute(text("INSERT INTO item VALUES (:i, 'after')"), {"i": i})
+
+    connection = group._conn
+    _queued_behind(group, failing_first, [lambda i=i: member(i) for i in (3, 4)])
+    assert len(errors) == 1 and "GroupCommitError" not in type(errors[0]).__name__
+    assert _rows(engine) == [(1, "kept"), (3, "after"), (4, "after")]
+    assert group._conn is connection      # the connection is kept: only its transaction was rolled back
