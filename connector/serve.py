@@ -6,9 +6,10 @@ the server's round trip and took a fifth of the CPU out of a contract negotiatio
 
 Threads so that a node can answer a peer's credential-service call while one of its own requests waits on that
 peer. One process by default, on SQLite and PostgreSQL alike: the node's concurrent changes then share commits
-(``passerelle init``); ``--workers`` overrides, and the workers then commit alone and share the outbox by leases. The master migrates the database and imports the app's
-modules before forking; each worker builds its app (:func:`worker_app`) and starts the node's background work
-(outbox senders, schedulers, drop-folder watcher) at once, so a restarted node resumes without waiting for a request.
+(``passerelle init``); ``--workers`` overrides, and on PostgreSQL the workers then commit alone and share the outbox
+by leases. The master migrates the database and imports the app's modules before forking; each worker builds its
+app (:func:`worker_app`) and starts the node's background work (outbox senders, schedulers, drop-folder watcher) at
+once, so a restarted node resumes without waiting for a request.
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
                 raise EntryError(problems)
             prev = leaf_hash(data).hex()
             counterparty = body.get("counterparty") or body.get("actor") or {}
-            rows.append({"seq": first + i, "ts": stamps[i], "kind": kind, "entry_json": data.decode(), "leaf_hash": prev,
-                         "agreement_id": (body.get("agreement") or {}).get("id"),
+            rows.append({"seq": first + i, "ts": stamps[i], "kind": kind, "entry_json": data.decode(),
+                         "leaf_hash": prev, "agreement_id": (body.get("agreement") or {}).get("id"),
                          "participant": counterparty.get("did"), "dataset_id": (body.get("dataset") or {}).get("id")})
     except Exception:
         _UNBUMP.count(conn, {"k": k})  # we still hold the head lock: hand the numbers back

@@ -20,8 +20,8 @@ node. With several processes on PostgreSQL a group's row locks would be held unt
 another process's group wait for them and hold their own: groups of several processes would wait on each other.
 There each transaction stands alone (``grouped=False``: same interface, its own connection, deferred work run just
 before its own COMMIT), and the server's own group commit joins the WAL flushes of concurrent commits. A lone
-process on PostgreSQL sends a third of the COMMITs it would alone, and its server spent a third less CPU per
-negotiation (docs/negotiation.md).
+process on PostgreSQL that groups sends about a quarter of the COMMITs it would alone, and its server spent a third
+less CPU per negotiation (docs/negotiation.md).
 """
 
 from __future__ import annotations
