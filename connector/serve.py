@@ -84,9 +84,10 @@ def serve(config: NodeConfig, *, workers: int | None = None, threads: int = 4) -
     upgrade(engine)
     engine.dispose()
     import connector.app  # noqa: F401 - imported once here, shared by the forked workers' memory
+    count = workers or node.workers
     os.environ[_CONFIG_ENV] = str(config.path)
-    os.environ[_WORKERS_ENV] = str(workers or node.workers)
+    os.environ[_WORKERS_ENV] = str(count)
     Granian(f"{__name__}:worker_app", factory=True, address=node.host, port=node.port, interface=Interfaces.WSGI,
-            http=HTTPModes.http1, workers=int(os.environ[_WORKERS_ENV]), blocking_threads=threads,
+            http=HTTPModes.http1, workers=count, blocking_threads=threads,
             workers_kill_timeout=5, log_dictconfig=_logging(config), log_access=False,
             process_name=f"passerelle-{node.name}").serve()

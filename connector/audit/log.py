@@ -125,8 +125,7 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
     appended."""
     if not items:
         return []
-    ts = format_ts(now)
-    stamps = [format_ts(t) for t in times] if times is not None else [ts] * len(items)
+    stamps = [format_ts(t) for t in times] if times is not None else [format_ts(now)] * len(items)
     # a Session (its transaction begins if needed) or a Core Connection already in a transaction
     conn = session if isinstance(session, Connection) else session.connection()
     k = len(items)

@@ -538,8 +538,8 @@ class NegotiationService:
             # PostgreSQL: the negotiation's row lock serialises this with a change adding rows to the negotiation
             # (SQLite has one writer at a time)
             mark = _MARK_SENT_LOCKED if conn.dialect.name == "postgresql" else _MARK_SENT
-            done = mark.first(conn, {"id": row_id, "owner": self.sender.owner, "nid": negotiation_id})
-            follow = self._take_next(conn, negotiation_id) if done is not None and done[0] is not None else []
+            later = mark.scalar(conn, {"id": row_id, "owner": self.sender.owner, "nid": negotiation_id})
+            follow = self._take_next(conn, negotiation_id) if later is not None else []
         self._notify()
         if follow:
             self.sender.wake(follow)
