@@ -56,6 +56,10 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _EMAIL = re.compile(r"[^\s@/:]+@[^\s@/]+\.[A-Za-z]{2,}")
+# In JSON text an "@" right after an unescaped quote opens its string, so nothing precedes it there and no address
+# can end at it: JSON-LD's "@context", "@id", "@type" need no look. Any other "@" (or an escaped one) may belong to
+# an address and sends the entry to the screen.
+_MAY_HOLD_EMAIL = re.compile(rb'(?:[^"]|\\")@|\\u0040')
 _MAX_STR = 2048
 
 Check = Callable[[Any], "str | None"]
@@ -246,17 +250,23 @@ def _strings(v: Any, path: str, out: list[tuple[str, str]]) -> None:
             _strings(x, f"{path}[{i}]", out)
 
 
+def may_hold_email(raw: bytes) -> bool:
+    """False when no string of the JSON text ``raw`` can hold an e-mail address: every "@" in it begins a string."""
+    return _MAY_HOLD_EMAIL.search(raw) is not None
+
+
 def entry_problems(entry: Any, raw: bytes | None = None) -> list[str]:
     """Everything wrong with ``entry`` against schema v1 (empty when it conforms).
 
-    ``raw`` is the entry's serialised form when the caller has it: the e-mail screen then runs only if it holds an "@".
+    ``raw`` is the entry's serialised form when the caller has it: the e-mail screen then runs only if
+    :func:`may_hold_email` says so.
     """
     if not isinstance(entry, dict):
         return ["an entry must be a JSON object"]
     problems = [] if _conforms(entry) else _fields_problems(entry, _ALL_FIELDS, _REQUIRED)
     if "prev_leaf_hash" not in entry and entry.get("seq", 0) != 0:
         problems.append("prev_leaf_hash: missing (required after the first entry)")
-    if (b"@" in raw) if raw is not None else ("@" in repr(entry)):
+    if may_hold_email(raw) if raw is not None else ("@" in repr(entry)):
         found: list[tuple[str, str]] = []
         _strings(entry, "", found)
         problems += [f"{path}: looks like an e-mail address; personal data has no place in the log"

@@ -29,7 +29,7 @@ from connector.store.raw import Statement
 
 from .bundle import BundleWriter, manifest_text
 from .checkpoint import Checkpoint, add_cosignatures, parse_checkpoint, sign_checkpoint
-from .entry import EntryError, build_entry, canonical, entry_problems, format_ts
+from .entry import EntryError, build_entry, canonical, entry_problems, format_ts, may_hold_email
 from .merkle import CompactRange, MerkleTree, leaf_hash
 from .note import NoteSigner, format_note, parse_note
 from .records import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead
@@ -141,7 +141,7 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
             entry = build_entry(seq=first + i, ts=stamps[i], origin=origin, event_id=ids[i] or str(uuid.uuid4()),
                                 event=kind, body=body, prev_leaf_hash=prev, screen_later=True)
             data = canonical(entry)
-            if b"@" in data and (problems := entry_problems(entry, data)):
+            if may_hold_email(data) and (problems := entry_problems(entry, data)):
                 raise EntryError(problems)
             prev = leaf_hash(data).hex()
             counterparty = body.get("counterparty") or body.get("actor") or {}

@@ -9,7 +9,7 @@ import pytest
 import rfc8785
 
 from connector.audit import EntryError, build_entry, canonical, entry_problems, format_ts
-from connector.audit.entry import LineParser, parse_line
+from connector.audit.entry import LineParser, may_hold_email, parse_line
 
 HEADER = dict(seq=0, ts="2026-03-02T09:00:00.000Z", origin="o.example/audit/v1",
               event_id="6f1f2ab4-3c4d-4e5f-8a9b-0c1d2e3f4a5b", prev_leaf_hash=None)
@@ -92,6 +92,21 @@ def test_personal_data_has_nowhere_to_go() -> None:
                     body={**ACTOR, "auth": {"reason_code": "BAD_AUDIENCE", "iss": "mailto:camille.durand@example.fr"}})
     with pytest.raises(EntryError, match="unknown field"):
         build_entry(**HEADER, event="data.pull", body={**ACTOR, "guest": {"name": "Camille Durand"}})
+
+
+def test_the_screen_looks_past_json_ld_keywords_but_not_past_an_address() -> None:
+    """An "@" that opens a string ("@context", "@id") cannot end an address; any other sends the entry to the screen,
+    however the address is written in the JSON text (after an escaped quote, non-ASCII, the "@" itself escaped)."""
+    policy = {"@context": "https://w3id.org/dspace/2025/1/context.jsonld", "@id": "urn:offer:1", "@type": "Offer"}
+    body = {**ACTOR, "agreement": {"id": "urn:uuid:a1", "policy": policy, "policy_sha256": "ab" * 32}}
+    entry = build_entry(**HEADER, event="agreement.finalized", body=body)
+    raw = canonical(entry)
+    assert b"@" in raw and not may_hold_email(raw) and entry_problems(entry, raw) == []
+    for address in ('"camille@example.fr', "camille.durand@example.fr", "céline@exemple.fr"):
+        leaky = {**entry, "agreement": {**body["agreement"], "policy": {**policy, "assignee": address}}}
+        for raw in (canonical(leaky), json.dumps(leaky).encode(), json.dumps(leaky).replace("@e", "\\u0040e").encode()):
+            assert may_hold_email(raw), raw
+            assert any("e-mail" in p for p in entry_problems(json.loads(raw), raw)), raw
 
 
 def test_the_chain_link_is_required_after_the_first_entry() -> None:
