@@ -148,10 +148,11 @@ class NegotiationService:
             yield s
 
     @contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _tx(self, *, deferred_only: bool = False) -> Iterator[Any]:
         """One logical transaction on a Core connection, committed durably when the block ends (rolled back alone
-        on an exception). Concurrent ones share physical commits (``connector.store.GroupCommit``)."""
-        with self._group.transaction() as conn:
+        on an exception). Concurrent ones share physical commits (``connector.store.GroupCommit``);
+        ``deferred_only``: the block only defers work to the commit."""
+        with self._group.transaction(deferred_only=deferred_only) as conn:
             yield conn
 
     def _ensure_audit(self) -> None:
@@ -481,7 +482,7 @@ class NegotiationService:
         follow: list[int] = []
         delay: float | None = None
         if error is None and not initial:
-            return self._sent(row_id, negotiation_id)
+            return self._sent(row_id)
         with self._tx() as conn:
             if negotiation_id is None:
                 negotiation_id = _OUTBOX_NEGOTIATION.scalar(conn, {"id": row_id})
@@ -516,7 +517,7 @@ class NegotiationService:
                                                   "last_error": out.last_error, "next_at": out.next_at,
                                                   "lease_until": out.lease_until, "nid": row.id})
             if delay is None and later is not None:
-                follow = self._take_next(conn, row.id or 0)
+                follow = self._take_leases(conn, [later])
             self._commit(work)
         self._notify()
         follow += work.delivered_ids
@@ -524,26 +525,39 @@ class NegotiationService:
             self.sender.wake(follow)
         return delay
 
-    def _sent(self, row_id: int, negotiation_id: int | None = None) -> None:
+    def _sent(self, row_id: int) -> None:
         """A delivered message that changes nothing else: mark it sent, pass the turn to the next row (if any).
 
-        The most frequent transaction of a negotiation, so it is one statement on the driver (two when another
-        message of the negotiation waits)."""
-        with self._tx() as conn:
-            if negotiation_id is None:
-                found = _OUTBOX_NEGOTIATION.first(conn, {"id": row_id})
-                if found is None:
-                    return None
-                negotiation_id = found[0]
-            # PostgreSQL: the negotiation's row lock serialises this with a change adding rows to the negotiation
-            # (SQLite has one writer at a time)
-            mark = _MARK_SENT_LOCKED if conn.dialect.name == "postgresql" else _MARK_SENT
-            later = mark.scalar(conn, {"id": row_id, "owner": self.sender.owner, "nid": negotiation_id})
-            follow = self._take_next(conn, negotiation_id) if later is not None else []
+        The most frequent change of a negotiation, so it runs no statement of its own: the marks of a whole group
+        commit are one statement, run just before its COMMIT (:meth:`_mark_sent`)."""
+        follow: list[int] = []
+        with self._tx(deferred_only=True):
+            self._group.at_commit_batch(self._mark_sent, [(row_id, follow)])
         self._notify()
         if follow:
             self.sender.wake(follow)
-        return None
+
+    def _mark_sent(self, conn: Any, items: list[tuple[int, list[int]]]) -> None:
+        """Mark the group's delivered rows sent (those still ours); each row's next pending row of its negotiation,
+        if any, is leased to this process and put in the row's list for its sender to deliver."""
+        owner = self.sender.owner
+        marked = _mark_sent_statement(len(items), conn.dialect.name).all(
+            conn, {"owner": owner, **{f"id{i}": rid for i, (rid, _) in enumerate(items)}})
+        later = {rid: nxt for rid, nxt in marked if nxt is not None}
+        if not later:
+            return
+        taken = set(self._take_leases(conn, list(later.values())))
+        for rid, follow in items:
+            if later.get(rid) in taken:
+                follow.append(later[rid])
+
+    def _take_leases(self, conn: Any, ids: list[int]) -> list[int]:
+        """After rows complete, the next pending rows of their negotiations are ours to send (we hold the
+        negotiations' locks) unless another process holds them; the rows taken."""
+        now = self.node.clock.now()
+        return [r[0] for r in _take_leases_statement(len(ids)).all(conn, {
+            "owner": self.sender.owner, "now": now, "until": now + LEASE_SECONDS,
+            **{f"id{i}": rid for i, rid in enumerate(ids)}})]
 
     def _acknowledged(self, work: Work, answer: Any) -> None:
         try:
@@ -580,18 +594,6 @@ class NegotiationService:
             work.conn.execute(AGREEMENT.update().where(AGREEMENT.c.id == work.row.agreement_id,
                                                        AGREEMENT.c.revoked.is_(False))
                               .values(revoked=True, revoked_at=work.now, revoked_reason=why[:2000]))
-
-    def _take_next(self, conn: Any, negotiation_id: int) -> list[int]:
-        """After a row completes, the next pending row of the same negotiation is ours to send (we hold the lock)."""
-        nxt = _NEXT_PENDING.first(conn, {"nid": negotiation_id})
-        if nxt is None:
-            return []
-        rid, owner, until = nxt
-        now = self.node.clock.now()
-        if owner not in (None, self.sender.owner) and (until or 0) > now:
-            return []
-        _TAKE_LEASE.count(conn, {"id": rid, "owner": self.sender.owner, "until": now + LEASE_SECONDS})
-        return [rid]
 
     # -- management: consumer start, operator decisions ---------------------------------------------------------
     def fetch_offer(self, provider: str, dataset_id: str, offer_id: str,
@@ -755,22 +757,47 @@ _OUTBOX_COLUMNS = ("status", "attempts", "max_attempts", "lease_owner", "initial
 _OUTBOX_ROW = Statement(f"SELECT {', '.join(_OUTBOX_COLUMNS)} FROM negotiation_outbox WHERE id = :id",
                         for_update=True)
 _OUTBOX_NEGOTIATION = Statement("SELECT negotiation_id FROM negotiation_outbox WHERE id = :id")
-_MARK_SENT_SQL = ("UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "
-                  "WHERE id = :id AND status = 'pending' AND lease_owner = :owner")
 # a row when it was ours to mark, with the next pending row of the negotiation, if any (rows after ours only: the
 # subquery may see ours as it was); almost always none, so the turn passes without a second round trip
 _AND_NEXT = (" RETURNING (SELECT later.id FROM negotiation_outbox later WHERE later.negotiation_id = :nid "
              "AND later.status = 'pending' AND later.id > :id ORDER BY later.id LIMIT 1)")
-_MARK_SENT = Statement(_MARK_SENT_SQL + _AND_NEXT)
 _OUTBOX_OUTCOME = Statement("UPDATE negotiation_outbox SET status = :status, attempts = :attempts, "
                             "last_error = :last_error, next_at = :next_at, lease_until = :lease_until WHERE id = :id"
                             + _AND_NEXT)
-# the same, taking the negotiation's row lock first in the same statement (one round trip instead of two)
-_MARK_SENT_LOCKED = Statement(_MARK_SENT_SQL + " AND EXISTS (SELECT 1 FROM negotiation WHERE id = :nid FOR UPDATE)"
-                              + _AND_NEXT)
-_NEXT_PENDING = Statement("SELECT id, lease_owner, lease_until FROM negotiation_outbox "
-                          "WHERE negotiation_id = :nid AND status = 'pending' ORDER BY id LIMIT 1")
-_TAKE_LEASE = Statement("UPDATE negotiation_outbox SET lease_owner = :owner, lease_until = :until WHERE id = :id")
+_MARKS: dict[tuple[int, str], Statement] = {}
+_LEASES: dict[int, Statement] = {}
+
+
+def _ids(count: int) -> str:
+    return ", ".join(f":id{i}" for i in range(count))
+
+
+def _mark_sent_statement(count: int, dialect: str) -> Statement:
+    """Mark ``count`` rows sent, those still pending and ours; each with the next pending row of its negotiation.
+    On PostgreSQL the negotiations' row locks are taken in the same statement: they serialise the marks with a
+    change adding rows to a negotiation (SQLite has one writer at a time)."""
+    st = _MARKS.get((count, dialect))
+    if st is None:
+        lock = (" AND EXISTS (SELECT 1 FROM negotiation WHERE negotiation.id = negotiation_outbox.negotiation_id "
+                "FOR UPDATE)") if dialect == "postgresql" else ""
+        st = _MARKS.setdefault((count, dialect), Statement(
+            "UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "
+            f"WHERE id IN ({_ids(count)}) AND status = 'pending' AND lease_owner = :owner{lock} "
+            "RETURNING id, (SELECT later.id FROM negotiation_outbox later "
+            "WHERE later.negotiation_id = negotiation_outbox.negotiation_id AND later.status = 'pending' "
+            "AND later.id > negotiation_outbox.id ORDER BY later.id LIMIT 1)"))
+    return st
+
+
+def _take_leases_statement(count: int) -> Statement:
+    """Lease ``count`` pending rows to us unless another process holds them; the rows taken."""
+    st = _LEASES.get(count)
+    if st is None:
+        st = _LEASES.setdefault(count, Statement(
+            f"UPDATE negotiation_outbox SET lease_owner = :owner, lease_until = :until WHERE id IN ({_ids(count)}) "
+            "AND status = 'pending' AND (lease_owner IS NULL OR lease_owner = :owner OR lease_until IS NULL "
+            "OR lease_until <= :now) RETURNING id"))
+    return st
 
 
 def _reachable(state: NegotiationState) -> set[str]:

@@ -83,7 +83,11 @@ class GroupCommit:
         self._engine = engine
         self._max_group = max_group
         self._grouped = grouped
-        self._cond = threading.Condition()
+        # one lock, two queues: a thread waiting for the connection is woken alone when it is free, and members
+        # waiting for their COMMIT all at once when it is done (one queue for both woke every waiter at each step)
+        self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)
+        self._done = threading.Condition(self._lock)
         self._busy = False        # a thread is using the shared connection
         self._waiting = 0         # threads waiting for their turn
         self._conn: Any = None    # the shared connection, inside a transaction while a group is open
@@ -104,8 +108,11 @@ class GroupCommit:
             self.__init__(self._engine, max_group=self._max_group, grouped=self._grouped)  # type: ignore[misc]
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A logical transaction: committed (durably) when the block ends, rolled back alone if it raises."""
+    def transaction(self, *, deferred_only: bool = False) -> Iterator[Any]:
+        """A logical transaction: committed (durably) when the block ends, rolled back alone if it raises.
+
+        ``deferred_only``: the block runs no statement, it only defers work (:meth:`at_commit_batch`), so it
+        needs no savepoint: a failure drops its deferred work and leaves the group's changes as they were."""
         self._after_fork()
         if getattr(self._local, "inside", False):
             raise RuntimeError("group commit transactions do not nest")
@@ -113,10 +120,10 @@ class GroupCommit:
             with self._alone() as conn:
                 yield conn
             return
-        with self._cond:
+        with self._lock:
             self._waiting += 1
             while self._busy:
-                self._cond.wait()
+                self._turn.wait()
             self._waiting -= 1
             self._busy = True
             generation = self._generation
@@ -138,7 +145,7 @@ class GroupCommit:
             # released (the COMMIT ends them all), which saves a round trip per member on PostgreSQL. Issued on
             # the driver (SQLAlchemy's savepoint objects cost more than the statements of a typical member). The
             # first member needs none: if it fails, the whole transaction is rolled back.
-            if not opened:
+            if not opened and not deferred_only:
                 _SAVEPOINT.count(self._conn)
             try:
                 yield self._conn
@@ -146,7 +153,7 @@ class GroupCommit:
                 failure = exc
                 if opened:
                     self._outer.rollback()
-                else:
+                elif not deferred_only:
                     _ROLLBACK_TO.count(self._conn)
             else:
                 self._deferred.extend(self._local.deferred)
@@ -187,7 +194,7 @@ class GroupCommit:
                         outer.rollback()
         finally:
             self._local.inside = False
-        with self._cond:
+        with self._lock:
             self.groups += 1
             self.members += 1
 
@@ -214,7 +221,7 @@ class GroupCommit:
         self._local.deferred.add(fn, items)
 
     def _finish(self, generation: int) -> None:
-        with self._cond:
+        with self._lock:
             if self._outer is not None and self._generation == generation:
                 self._members += 1
                 lead = self._waiting == 0 or self._members >= self._max_group
@@ -222,9 +229,9 @@ class GroupCommit:
                 lead = False     # the group was closed under us (a failed savepoint): its outcome is recorded
             if not lead and self._outer is not None and self._generation == generation:
                 self._busy = False          # let the next member run in this group; its leader commits for us
-                self._cond.notify_all()
+                self._turn.notify()
                 while generation not in self._outcome:
-                    self._cond.wait()
+                    self._done.wait()
                 error = self._outcome[generation]
                 if error is not None:
                     raise GroupCommitError(f"the shared commit failed: {error}") from error
@@ -240,19 +247,19 @@ class GroupCommit:
             if error is not None:
                 raise GroupCommitError(f"the shared commit failed: {error}") from error
             return
-        with self._cond:
+        with self._lock:
             error = self._outcome.get(generation)
         if error is not None:
             raise GroupCommitError(f"the shared commit failed: {error}") from error
 
     def _abandon_group(self) -> None:
         """The first member failed and its transaction is rolled back: nobody else joined, the next opens anew."""
-        with self._cond:
+        with self._lock:
             self._outer = None
             self._deferred = _Deferred()
             self._members = 0
             self._busy = False
-            self._cond.notify_all()
+            self._turn.notify()
 
     def _close_group(self, error: BaseException | None) -> None:
         """End the open group (committed, or failed with ``error``) and let the next thread open a new one."""
@@ -265,7 +272,7 @@ class GroupCommit:
                 except Exception:  # noqa: BLE001 - the connection is discarded below anyway
                     pass
             self._drop_connection()
-        with self._cond:
+        with self._lock:
             if error is None:
                 self.groups += 1
                 self.members += self._members
@@ -277,4 +284,5 @@ class GroupCommit:
             self._deferred = _Deferred()
             self._members = 0
             self._busy = False
-            self._cond.notify_all()
+            self._turn.notify()
+            self._done.notify_all()

@@ -4,6 +4,7 @@ back alone, a failed COMMIT fails every member; the same interface holds for lon
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -26,9 +27,12 @@ def _rows(engine) -> list[tuple[int, str]]:
 
 
 def _wait_for_waiters(group: GroupCommit, n: int) -> None:
-    """Block until ``n`` threads queue for the shared connection (a condition, not a timer)."""
-    with group._cond:
-        assert group._cond.wait_for(lambda: group._waiting >= n, timeout=30)
+    """Block until ``n`` threads queue for the shared connection (nothing signals a thread joining the queue: look
+    until it holds, for at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while group._waiting < n:
+        assert time.monotonic() < deadline, f"{group._waiting} of {n} threads queued"
+        time.sleep(0.001)
 
 
 def _queued_behind(group: GroupCommit, hold, others) -> None:

@@ -146,7 +146,8 @@ def test_a_new_message_waits_while_an_earlier_one_of_its_negotiation_is_pending(
 
 def test_a_message_marked_sent_passes_the_turn_to_the_next_pending_one(shared: Space) -> None:
     """Marking a delivered message sent also finds the next pending message of its negotiation (same statement):
-    that one is leased to this process; a message held by another process is not marked."""
+    that one is leased to this process; a message held by another process is not marked. The marks of one group
+    commit are one statement: each row gets its own next row, and a next row held elsewhere stays there."""
     from datetime import datetime, timezone
     from connector.negotiation import store
     service = shared.consumer.app.config["NEGOTIATIONS"]
@@ -172,14 +173,34 @@ def test_a_message_marked_sent_passes_the_turn_to_the_next_pending_one(shared: S
     with engine.connect() as conn:
         nid = conn.execute(text("SELECT id FROM negotiation WHERE own_pid = :pid"), {"pid": pid}).scalar()
     alone = insert("alone", owner)
-    service._sent(alone, nid)
+    service._sent(alone)
     assert outbox(alone) == ("sent", owner)                        # nothing after it: nothing else taken
     foreign = insert("held elsewhere", "another-process")
-    service._sent(foreign, nid)
+    service._sent(foreign)
     assert outbox(foreign) == ("pending", "another-process")     # not ours: left alone
     with engine.begin() as conn:
         conn.execute(text(f"UPDATE negotiation_outbox SET status = 'sent' WHERE id = {foreign}"))
     first, second = insert("a", owner), insert("b", None)
-    service._sent(first, nid)
+    service._sent(first)
     assert outbox(first) == ("sent", owner)
     assert outbox(second)[1] == owner                              # the turn passed: "b" is ours to deliver
+    # the marks of one group in one statement, in three negotiations: "c" passes the turn to "d", "g" to nothing,
+    # "f" to a row another process holds, which stays with it
+    def finalized() -> int:
+        pid = shared.consumer.api("POST", "/api/negotiations", {
+            "provider": shared.provider.did, "dataset": "frequentation", "offer": OPEN_OFFER["@id"]}).json()["pid"]
+        assert wait_state(shared.consumer, pid, "FINALIZED") == "FINALIZED"
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT id FROM negotiation WHERE own_pid = :pid"), {"pid": pid}).scalar()
+    nid = finalized()
+    g = insert("g", owner)
+    nid = finalized()
+    c, d = insert("c", owner), insert("d", None)
+    nid = finalized()
+    f, held = insert("f", owner), insert("held", "another-process")
+    follows: list[list[int]] = [[], [], []]
+    with service._group.transaction() as conn:
+        service._mark_sent(conn, [(c, follows[0]), (g, follows[1]), (f, follows[2])])
+    assert [outbox(r)[0] for r in (c, g, f)] == ["sent"] * 3
+    assert follows == [[d], [], []]
+    assert outbox(d) == ("pending", owner) and outbox(held) == ("pending", "another-process")
