@@ -528,11 +528,17 @@ class NegotiationService:
     def _sent(self, row_id: int) -> None:
         """A delivered message that changes nothing else: mark it sent, pass the turn to the next row (if any).
 
-        The most frequent change of a negotiation, so it runs no statement of its own: the marks of a whole group
-        commit are one statement, run just before its COMMIT (:meth:`_mark_sent`)."""
+        The most frequent change of a negotiation, so in a group commit it runs no statement of its own: the marks
+        of the whole group are one statement, run just before its COMMIT (:meth:`_mark_sent`)."""
         follow: list[int] = []
-        with self._tx(deferred_only=True):
-            self._group.at_commit_batch(self._mark_sent, [(row_id, follow)])
+        if self._group.grouped:
+            with self._tx(deferred_only=True):
+                self._group.at_commit_batch(self._mark_sent, [(row_id, follow)])
+        else:
+            # a lone transaction marks at once: its deferred work runs in the process's turn for the audit log's
+            # head, where waiting for a negotiation's row lock held by a thread queued for that turn would deadlock
+            with self._tx() as conn:
+                self._mark_sent(conn, [(row_id, follow)])
         self._notify()
         if follow:
             self.sender.wake(follow)

@@ -102,6 +102,11 @@ class GroupCommit:
         self.groups = 0           # committed groups, and members in them (figures for benchmarks)
         self.members = 0
 
+    @property
+    def grouped(self) -> bool:
+        """Whether transactions share commits (else each stands alone, on its own connection)."""
+        return self._grouped
+
     def _after_fork(self) -> None:
         # a forked worker must not share the parent's connection (nor its half-open group)
         if self._pid != os.getpid():
