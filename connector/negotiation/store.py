@@ -59,6 +59,33 @@ _FREE = "NOT EXISTS (SELECT 1 FROM negotiation_outbox WHERE negotiation_id = :ne
 _INSERT_FIRST_SEND = _insert(OUTBOX, returning="id, lease_owner",
                              values={n: f"CASE WHEN {_FREE} THEN :{n} END" for n in ("lease_owner", "lease_until")})
 
+# PostgreSQL: the row's write and the first message's insert in one statement (one round trip instead of two); the
+# message's parameters are prefixed, since both tables have a ``created_at``
+_OUT_NAMES = [c.name for c in OUTBOX.columns if c.name != "id"]
+
+
+def _first_send_values(out: "Send") -> dict[str, Any]:
+    return {f"o_{k}": v for k, v in out.values().items()}
+
+
+def _out_expr(name: str, negotiation: str) -> str:
+    if name == "negotiation_id":
+        return negotiation
+    if name in ("lease_owner", "lease_until"):
+        return (f"CASE WHEN NOT EXISTS (SELECT 1 FROM negotiation_outbox WHERE negotiation_id = {negotiation} "
+                f"AND status = 'pending') THEN :o_{name} END")
+    return ":o_" + name
+
+
+_UPDATE_ROW_AND_SEND = Statement(
+    "WITH changed AS (" + _UPDATE_ROW.sql + ") INSERT INTO negotiation_outbox (" + ", ".join(_OUT_NAMES)
+    + ") VALUES (" + ", ".join(_out_expr(n, ":row_id") for n in _OUT_NAMES) + ") RETURNING id, lease_owner")
+# a new negotiation has no earlier message: its first is ours to send
+_INSERT_ROW_AND_SEND = Statement(
+    "WITH created AS (" + _INSERT_ROW.sql + ") INSERT INTO negotiation_outbox (" + ", ".join(_OUT_NAMES)
+    + ") SELECT " + ", ".join("created.id" if n == "negotiation_id" else ":o_" + n for n in _OUT_NAMES)
+    + " FROM created RETURNING negotiation_id, id, lease_owner")
+
 _PATHS_TO_CONSUMER = {CN.OFFER: "offers", CN.AGREEMENT: "agreement", CN.FINALIZED: "events",
                       CN.TERMINATION: "termination"}
 _PATHS_TO_PROVIDER = {CN.REQUEST: "request", CN.ACCEPTED: "events", CN.VERIFICATION: "agreement/verification",
@@ -161,9 +188,10 @@ def insert_row(conn: Any, row: Row) -> int:
     return row.id
 
 
-def _scalar_or_integrity(conn: Any, statement: Statement, params: dict[str, Any]) -> Any:
+def _scalar_or_integrity(conn: Any, statement: Statement, params: dict[str, Any], *, whole: bool = False) -> Any:
+    """The statement's first value (its first row when ``whole``)."""
     try:
-        return statement.scalar(conn, params)
+        return statement.first(conn, params) if whole else statement.scalar(conn, params)
     except conn.dialect.dbapi.IntegrityError as e:
         from sqlalchemy.exc import IntegrityError
         raise IntegrityError(statement.sql, None, e) from e
@@ -291,20 +319,34 @@ class Work:
             self.finalize_agreement()
         if neg.state.value in ("FINALIZED", "TERMINATED"):
             row.pending = None
-        if row.id is None:
-            insert_row(self.conn, row)   # a new negotiation is written once, with its first change
-        else:
-            _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
-                self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
-        for out in self.sends:
-            out.negotiation_id = row.id or 0
-        if self.sends:
+        first = self.sends[0] if self.sends else None
+        if first is not None:
             # the first is ours to deliver right away unless an earlier message is still in flight (the insert
             # decides, and returns the lease it kept)
-            first = self.sends[0]
             first.lease_owner, first.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
-            first.id, first.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(self.conn,
-                                                                                                 first.values()))
+        if first is not None and self.conn.dialect.name == "postgresql":
+            row_values = {name: getattr(row, name) for name in _COLUMNS if name != "id"}
+            if row.id is None:
+                row.id, first.id, first.lease_owner = _scalar_or_integrity(
+                    self.conn, _INSERT_ROW_AND_SEND, {**row_values, **_first_send_values(first)}, whole=True)
+            else:
+                first.id, first.lease_owner = _UPDATE_ROW_AND_SEND.first(self.conn, {
+                    "row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE},
+                    **_first_send_values(first)})
+            first.negotiation_id = row.id
+        else:
+            if row.id is None:
+                insert_row(self.conn, row)   # a new negotiation is written once, with its first change
+            else:
+                _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
+                    self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
+            if first is not None:
+                first.negotiation_id = row.id or 0
+                first.id, first.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(
+                    self.conn, first.values()))
+        for out in self.sends:
+            out.negotiation_id = row.id or 0
+        if first is not None:
             if first.lease_owner is None:
                 first.lease_until = None
             else:
