@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from connector.clock import Clock, SystemClock
 from connector.config import NodeConfig, load_config
-from connector.store import make_engine, tokens_url, upgrade
+from connector.store import GroupCommit, is_sqlite, make_engine, upgrade
 
 __all__ = ["Node", "open_node"]
 
@@ -81,25 +81,13 @@ class Node:
                 self._migrate = False
         return self._engine
 
-    @property
-    def relaxed_engine(self) -> Engine:
-        """Commits not forced to disk: for the replay guard's token ids only (see ``make_engine``).
-
-        On SQLite they live in a file of their own beside the node's database (``node.db`` → ``node-tokens.db``):
-        a token id is written for every request, and in the node's own file each of those writes queued behind
-        the open write transaction (a group of changes waiting for its fsync), 1.4 ms median, 10 ms mean and
-        180 ms at the 99th percentile under the negotiation benchmark, holding a server thread meanwhile. On
-        PostgreSQL (row locks, no file lock) the table stays in the node's database."""
-        import os
-        if getattr(self, "_relaxed", None) is None or self._relaxed_pid != os.getpid():
-            _ = self.engine  # migrated first
-            url = tokens_url(self.config.database_url)
-            self._relaxed = make_engine(url, relaxed=True)
-            if url != self.config.database_url:
-                from connector.store.models import SeenJti
-                SeenJti.__table__.create(self._relaxed, checkfirst=True)   # type: ignore[attr-defined]
-            self._relaxed_pid = os.getpid()
-        return self._relaxed
+    @cached_property
+    def writes(self) -> GroupCommit:
+        """The process's short write transactions on the node's database (a change of the protocol, a token id of
+        the replay guard): grouped into shared commits on SQLite, and on PostgreSQL when one process serves the
+        node; with several, each stands alone (``connector.store.group_commit``)."""
+        return GroupCommit(lambda: self.engine,
+                           grouped=is_sqlite(self.config.database_url) or self.config.node.workers == 1)
 
     @property
     def reader_engine(self) -> Engine:

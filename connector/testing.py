@@ -92,7 +92,7 @@ class LiveNode:
                     worker.stop()
                 except Exception:  # a worker that never started has nothing to stop
                     pass
-        for attr in ("_engine", "_relaxed", "_reader"):
+        for attr in ("_engine", "_reader"):
             engine = getattr(self.node, attr, None)
             if engine is not None:
                 engine.dispose()

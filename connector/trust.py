@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from connector.identity.anchor import TrustAnchor
 from connector.identity.did import build_did_document
@@ -32,7 +32,7 @@ from connector.peers import PeerClient, PeerError, did_web_url
 from connector.store.models import DenialRecord, Member, OwnCredential, SeenJti, TrustDocument
 from connector.store.raw import Statement
 
-__all__ = ["Trust", "Caller", "EnrolmentError", "MEMBERSHIP_SCOPE"]
+__all__ = ["Trust", "Caller", "TokenUse", "EnrolmentError", "MEMBERSHIP_SCOPE"]
 
 from connector.identity.credentials import MEMBERSHIP_SCOPE  # noqa: E402  (DCP's scope for our credential type)
 PARTICIPANTS_TTL = 300.0       # nodes poll the list every 5 min
@@ -69,13 +69,34 @@ _INSERT_JTI = Statement("INSERT INTO seen_jti (iss, jti, expires_at) VALUES (:is
                         "ON CONFLICT DO NOTHING")
 
 
+@dataclass(frozen=True)
+class TokenUse:
+    """A verified token's id, still to be consumed (step 10): in the transaction of the change it authorises, so
+    that a request rolled back leaves its token unspent (trust.md §1.2)."""
+
+    iss: str
+    jti: str
+    expires_at: int
+
+    def consume(self, conn: Any) -> None:
+        """Record the id in ``conn``'s transaction; :class:`AuthError` ``REPLAY`` if it was seen before."""
+        if _INSERT_JTI.count(conn, {"iss": self.iss, "jti": self.jti, "expires_at": int(self.expires_at)}) != 1:
+            raise AuthError("REPLAY", f"jti {self.jti} from {self.iss} was already used")
+
+
 class _DbReplayStore:
+    """Token ids consumed at once, each in a transaction of the node's group commit (``Node.writes``)."""
+
     def __init__(self, node: Node):
         self.node = node
 
     def insert(self, iss: str, jti: str, expires_at: int) -> bool:
-        return _INSERT_JTI.autocommit(self.node.relaxed_engine,
-                                      {"iss": iss, "jti": jti, "expires_at": int(expires_at)}) == 1
+        try:
+            with self.node.writes.transaction() as conn:
+                TokenUse(iss, jti, int(expires_at)).consume(conn)
+        except AuthError:
+            return False
+        return True
 
 
 class _DeferredReplay:
@@ -278,6 +299,15 @@ class Trust:
         Consuming the jti last means a request refused for its membership changes nothing; the atomic insert
         still lets exactly one of several identical requests through.
         """
+        caller, use = self.authenticate_for_change(authorization, path)
+        with self.node.writes.transaction() as conn:
+            use.consume(conn)
+        return caller
+
+    def authenticate_for_change(self, authorization: str | None, path: str) -> tuple[Caller, TokenUse]:
+        """As :meth:`authenticate`, but the token id is left for the change the request makes to consume in its
+        own transaction (:meth:`TokenUse.consume`, first thing): one transaction fewer per protocol message, and
+        a request whose change is rolled back leaves its token unspent."""
         now = self.node.clock.now()
         self._reap(now)
         deferred = _DeferredReplay()
@@ -285,9 +315,7 @@ class Trust:
                                   resolver=self._resolver, replay=deferred)
         caller = self.verify_membership(verified)
         assert deferred.pending is not None
-        if not _DbReplayStore(self.node).insert(*deferred.pending):
-            raise AuthError("REPLAY", f"jti {verified.jti} from {verified.did} was already used")
-        return caller
+        return caller, TokenUse(*deferred.pending)
 
     def verify_membership(self, verified: VerifiedCaller) -> Caller:
         now = self.node.clock.now()
@@ -332,9 +360,8 @@ class Trust:
         if now - self._last_reap < 60:
             return
         self._last_reap = now
-        with Session(self.node.relaxed_engine) as s:   # where the token ids are (node.relaxed_engine)
-            s.execute(delete(SeenJti).where(SeenJti.expires_at < int(now)))
-            s.commit()
+        with self.node.writes.transaction() as conn:
+            conn.execute(delete(SeenJti).where(SeenJti.expires_at < int(now)))  # type: ignore[arg-type]
 
     def record_denial(self, path: str, err: IdentityError, authorization: str | None = None) -> None:
         """Keep a refused request: in the operator's denial list and, as ``auth.rejected``, in the exchange log

@@ -4,8 +4,8 @@ from .bundle import BundleReader, BundleWriter
 from .checkpoint import (Checkpoint, ForkError, VerifiedCheckpoint, Witness, add_cosignatures, format_checkpoint,
                          parse_checkpoint, sign_checkpoint, verify_checkpoint)
 from .entry import EVENTS, SCHEMA_VERSION, EntryError, build_entry, canonical, entry_problems, format_ts
-from .log import (AuditError, ExportSummary, LogHead, add_cosignature, append, append_many, checkpoint,
-                  consistency_proof, export_bundle, head, init_log, maybe_checkpoint, query)
+from .log import (AuditError, ExportSummary, LogHead, add_cosignature, append, append_batch, append_many,
+                  checkpoint, consistency_proof, export_bundle, head, init_log, maybe_checkpoint, query)
 from .merkle import (EMPTY_ROOT, CompactRange, MerkleTree, ProofError, leaf_hash, node_hash, root_of,
                      verify_consistency, verify_inclusion)
 from .note import COSIGNATURE_V1, ED25519, Note, NoteError, NoteSigner, NoteVerifier, parse_note, parse_vkey
@@ -18,8 +18,8 @@ __all__ = [
     "Checkpoint", "ForkError", "VerifiedCheckpoint", "Witness", "add_cosignatures", "format_checkpoint",
     "parse_checkpoint", "sign_checkpoint", "verify_checkpoint",
     "EVENTS", "SCHEMA_VERSION", "EntryError", "build_entry", "canonical", "entry_problems", "format_ts",
-    "AuditError", "ExportSummary", "LogHead", "add_cosignature", "append", "append_many", "checkpoint",
-    "consistency_proof", "export_bundle", "head", "init_log", "maybe_checkpoint", "query",
+    "AuditError", "ExportSummary", "LogHead", "add_cosignature", "append", "append_batch", "append_many",
+    "checkpoint", "consistency_proof", "export_bundle", "head", "init_log", "maybe_checkpoint", "query",
     "EMPTY_ROOT", "CompactRange", "MerkleTree", "ProofError", "leaf_hash", "node_hash", "root_of",
     "verify_consistency", "verify_inclusion",
     "COSIGNATURE_V1", "ED25519", "Note", "NoteError", "NoteSigner", "NoteVerifier", "parse_note", "parse_vkey",

@@ -38,7 +38,7 @@ from contracts.conformance import CONSUMER_NEGOTIATION, PROVIDER_NEGOTIATION, sc
 from contracts.negotiation_messages import negotiation_error
 
 from .decide import decide
-from connector.store import GroupCommit, Statement
+from connector.store import Statement
 
 from .failpoints import failpoint
 from .outbox import RETRYABLE, Sender
@@ -119,10 +119,7 @@ class NegotiationService:
         self._handoff: dict[int, tuple[str, str, str, str, bool, int]] = {}
         from connector.store import is_sqlite
         self._turns = threading.RLock() if is_sqlite(node.config.database_url) else None
-        # grouped on SQLite, and on PostgreSQL when this process is the node's only server process: the groups
-        # of several processes would wait on each other's row locks (``connector.store.group_commit``)
-        self._group = GroupCommit(lambda: self.node.engine,
-                                  grouped=is_sqlite(node.config.database_url) or node.config.node.workers == 1)
+        self._group = node.writes
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # a forked process resumes the outbox at once, even before its first request
@@ -195,8 +192,12 @@ class NegotiationService:
             self.sender.wake(work.delivered_ids)
 
     # -- inbound: initial messages ------------------------------------------------------------------------------
-    def receive_initial(self, message: Any, caller: Any, *, as_role: Role) -> tuple[int, dict[str, Any]]:
-        """``POST /negotiations/request`` (we are provider) or ``POST /negotiations/offers`` (we are consumer)."""
+    def receive_initial(self, message: Any, caller: Any, *, as_role: Role,
+                        token: Any = None) -> tuple[int, dict[str, Any]]:
+        """``POST /negotiations/request`` (we are provider) or ``POST /negotiations/offers`` (we are consumer).
+
+        ``token``: the request's token id (:class:`connector.trust.TokenUse`), consumed in the change's
+        transaction; a replay raises its ``AuthError`` and changes nothing."""
         self._ensure_audit()
         expected = "ContractRequestMessage" if as_role is Role.PROVIDER else "ContractOfferMessage"
         try:
@@ -211,6 +212,8 @@ class NegotiationService:
         for attempt in range(2):
             try:
                 with self._tx() as conn:
+                    if token is not None:
+                        token.consume(conn)
                     existing = row_by_peer(conn, as_role.value, caller.did, message[peer_key])
                     if existing is not None:
                         neg = load(existing)
@@ -273,8 +276,10 @@ class NegotiationService:
         return 201, reply, work
 
     # -- inbound: later messages --------------------------------------------------------------------------------
-    def receive(self, pid: str, endpoint: str, message: Any, caller: Any) -> tuple[int, dict[str, Any]]:
-        """A message on ``<base>/negotiations/<pid>/<endpoint>``: 200 + ContractNegotiation, 400, or 404."""
+    def receive(self, pid: str, endpoint: str, message: Any, caller: Any,
+                token: Any = None) -> tuple[int, dict[str, Any]]:
+        """A message on ``<base>/negotiations/<pid>/<endpoint>``: 200 + ContractNegotiation, 400, or 404
+        (``token`` as in :meth:`receive_initial`)."""
         self._ensure_audit()
         types, side = ENDPOINT_KINDS[endpoint]
         try:
@@ -286,6 +291,8 @@ class NegotiationService:
                                                    f"{message['@type']}"], *_pids(message))
         found = self._catalogue_offer(message) if message["@type"] == "ContractRequestMessage" else None
         with self._tx() as conn:
+            if token is not None:
+                token.consume(conn)
             row = find_row(conn, pid)
             if row is None or row.counterparty != caller.did:
                 return _error(404, "UNKNOWN_PROCESS", [f"no contract negotiation {pid!r} with this participant"],

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from connector.audit import append_many, init_log
+from connector.audit import append_batch, init_log
 from connector.audit.log import AuditError, head
 from connector.store.raw import Codec, Statement
 from contracts import CN, Negotiation, NegotiationState, Role, Transition
@@ -358,19 +358,13 @@ class Work:
         entries = [(kind, body, self.now) for kind, body in self.entries]
         self.entries.clear()
         if self.at_commit_batch is not None:
-            self.at_commit_batch(_append_all, entries)
+            self.at_commit_batch(append_batch, entries)
         else:
-            _append_all(self.conn, entries)
+            append_batch(self.conn, entries)
 
     node_owner: str = ""
     max_attempts: int = 7
     at_commit_batch: Any = None   # GroupCommit.at_commit_batch when the transaction is a group member
-
-
-def _append_all(conn: Any, entries: list[tuple[str, dict[str, Any], datetime]]) -> None:
-    """The audit entries of one change, or of every member of a group commit, appended together."""
-    if entries:
-        append_many(conn, [(kind, body) for kind, body, _ in entries], entries[-1][2], times=[t for *_, t in entries])
 
 
 LEASE_SECONDS = 60.0

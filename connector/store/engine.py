@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["make_engine", "normalise_url", "is_sqlite", "tokens_url"]
+__all__ = ["make_engine", "normalise_url", "is_sqlite"]
 
 
 def normalise_url(url: str) -> str:
@@ -20,18 +20,6 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def tokens_url(url: str) -> str:
-    """Where the replay guard keeps token ids: on SQLite a file of its own beside the database (``node.db`` →
-    ``node-tokens.db``), so that those writes never wait for the node's write lock; elsewhere the database itself."""
-    if not is_sqlite(url):
-        return url
-    head, _, path = url.partition(":///")
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return url
-    p = Path(path)
-    return f"{head}:///{p.with_name(p.stem + '-tokens' + (p.suffix or '.db'))}"
-
-
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets readers run beside the writer; FULL makes a commit survive power loss, not only a crash.
     cur = dbapi_conn.cursor()
@@ -42,11 +30,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 14, relaxed: bool = False, reader: bool = False) -> Engine:
-    """An engine for ``url``. ``relaxed`` trades durability across power loss (not across crashes) for commit
-    speed: only for records that may be lost then, such as the replay guard's token ids (DESIGN §4). ``reader``
-    is for reads only: on SQLite its transactions begin deferred (a WAL reader never waits for the writer) and the
-    connection refuses writes."""
+def make_engine(url: str, *, pool_size: int = 14, reader: bool = False) -> Engine:
+    """An engine for ``url``. ``reader`` is for reads only: on SQLite its transactions begin deferred (a WAL reader
+    never waits for the writer) and the connection refuses writes."""
     url = normalise_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
@@ -54,9 +40,6 @@ def make_engine(url: str, *, pool_size: int = 14, relaxed: bool = False, reader:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size)
         event.listen(engine, "connect", _sqlite_pragmas)
-        if relaxed:
-            # in WAL mode NORMAL survives an application crash; only an OS crash can lose the last commits
-            event.listen(engine, "connect", lambda c, _r: c.cursor().execute("PRAGMA synchronous=NORMAL"))
         if reader:
             event.listen(engine, "connect", lambda c, _r: c.cursor().execute("PRAGMA query_only=ON"))
 
@@ -75,16 +58,4 @@ def make_engine(url: str, *, pool_size: int = 14, relaxed: bool = False, reader:
     # beyond it were opened and closed again about every second negotiation under load, each a new server process
     # no pre-ping: it costs a round trip on every checkout of the hot path; a connection the server dropped fails
     # its statement once, SQLAlchemy then discards the whole pool, and the protocol's senders retry
-    # relaxed: its uses are single statements (a token id, the reaping of old ones), so each runs in autocommit, one
-    # round trip instead of three (BEGIN, the statement, COMMIT)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False,
-                           **({"isolation_level": "AUTOCOMMIT"} if relaxed else {}))
-    if relaxed:
-        # for the whole session of each connection: it also covers statements run on the driver's connection
-        # outside SQLAlchemy's transactions (``Statement.autocommit``)
-        @event.listens_for(engine, "connect")
-        def _async_commit(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-            with dbapi_conn.cursor() as cur:
-                cur.execute("SET synchronous_commit TO OFF")
-            dbapi_conn.commit()
-    return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)

@@ -21,7 +21,8 @@ from flask import Blueprint, Response, current_app, g, render_template_string, r
 
 from catalog import CatalogRequestError, MetadataError, page_params, read_catalog_request
 from connector.errors import catalog_error, json_error
-from connector.web.protocol import authenticate
+from connector.identity import IdentityError
+from connector.web.protocol import authenticate, consumes_token, refuse
 
 __all__ = ["bp"]
 
@@ -50,6 +51,11 @@ def _service() -> Any:
 dsp.before_request(authenticate)
 
 
+@dsp.errorhandler(IdentityError)
+def _refused_token(e: IdentityError) -> Response:
+    return refuse(e)   # a replayed token id, found when the answer's log entry consumes it
+
+
 def _catalog_response(body: bytes, status: int = 200, links: list[str] | None = None) -> Response:
     resp = Response(body, status=status, mimetype="application/json")
     if links:
@@ -64,6 +70,7 @@ def _refused(e: CatalogRequestError) -> Response:
 
 
 @dsp.post("/catalog/request")
+@consumes_token
 def catalog_request():  # type: ignore[no-untyped-def]
     from connector.catalog_service import requester_of
     try:
@@ -80,26 +87,30 @@ def catalog_request():  # type: ignore[no-untyped-def]
 
 
 def _log_served(node: Any, caller: str, datasets: int, decisions: list[Any], status: int = 200) -> None:
-    """The exchange log keeps who asked for the catalogue, how much it saw, and each offer hidden by policy."""
-    from connector.audit import append
+    """The exchange log keeps who asked for the catalogue, how much it saw, and each offer hidden by policy; the
+    request's token id is spent in the same transaction (one of the node's group commits)."""
+    from connector.audit import append_batch
     from connector.audit_service import ensure_log
     ensure_log(node)
     now = node.clock.utcnow()
-    with node.session() as s, s.begin():
-        for ds, offer, decision in decisions:
-            append(s, "policy.decision", {
-                "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
-                "dataset": {"id": ds},
-                "decision": {"effect": "deny", "point": "catalog", "rule": str(offer),
-                             "reasons": [r.get("message", str(r)) if isinstance(r, dict) else str(r)
-                                         for r in decision.get("reasons", [])][:20]}}, now)
-        append(s, "catalog.response", {
-            "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
-            "catalog": {"datasets": int(datasets)},
-            "http": {"method": request.method, "route": request.path[:256], "status": status}}, now)
+    entries: list[tuple[str, dict[str, Any], Any]] = [("policy.decision", {
+        "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
+        "dataset": {"id": ds},
+        "decision": {"effect": "deny", "point": "catalog", "rule": str(offer),
+                     "reasons": [r.get("message", str(r)) if isinstance(r, dict) else str(r)
+                                 for r in decision.get("reasons", [])][:20]}}, now)
+        for ds, offer, decision in decisions]
+    entries.append(("catalog.response", {
+        "actor": {"did": node.did, "role": "provider"}, "counterparty": {"did": caller},
+        "catalog": {"datasets": int(datasets)},
+        "http": {"method": request.method, "route": request.path[:256], "status": status}}, now))
+    with node.writes.transaction() as conn:
+        g.token_use.consume(conn)
+        node.writes.at_commit_batch(append_batch, entries)
 
 
 @dsp.get("/catalog/datasets/<path:dataset_id>")
+@consumes_token
 def catalog_dataset(dataset_id: str):  # type: ignore[no-untyped-def]
     from connector.catalog_service import requester_of
     service = _service()

@@ -16,7 +16,8 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, request
 
 from connector.app import on_start
-from connector.web.protocol import answer, authenticate
+from connector.identity import IdentityError
+from connector.web.protocol import answer, authenticate, consumes_token, refuse
 
 bp = Blueprint("negotiations", __name__)
 
@@ -38,20 +39,27 @@ def _service() -> Any:
 bp.before_request(authenticate)
 
 
+@bp.errorhandler(IdentityError)
+def _refused_token(e: IdentityError):  # type: ignore[no-untyped-def]
+    return refuse(e)   # a replayed token id, found when the change consumes it
+
+
 def _body() -> Any:
     return request.get_json(silent=True, force=True)
 
 
 @bp.post("/negotiations/request")
+@consumes_token
 def initial_request():  # type: ignore[no-untyped-def]
     from contracts import Role
-    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.PROVIDER))
+    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.PROVIDER, token=g.token_use))
 
 
 @bp.post("/negotiations/offers")
+@consumes_token
 def initial_offer():  # type: ignore[no-untyped-def]
     from contracts import Role
-    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.CONSUMER))
+    return answer(_service().receive_initial(_body(), g.caller, as_role=Role.CONSUMER, token=g.token_use))
 
 
 @bp.get("/negotiations/<pid>")
@@ -60,8 +68,9 @@ def negotiation_state(pid: str):  # type: ignore[no-untyped-def]
 
 
 def _message(endpoint: str):  # type: ignore[no-untyped-def]
+    @consumes_token
     def view(pid: str):  # type: ignore[no-untyped-def]
-        return answer(_service().receive(pid, endpoint, _body(), g.caller))
+        return answer(_service().receive(pid, endpoint, _body(), g.caller, token=g.token_use))
     view.__name__ = "message_" + endpoint.replace("/", "_")
     return view
 

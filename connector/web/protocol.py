@@ -10,28 +10,49 @@ is a 404, so the existence of a process is never revealed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import Response, current_app, g, jsonify, request
 
 from connector.errors import dsp_error
 
-__all__ = ["authenticate", "answer"]
+__all__ = ["authenticate", "answer", "consumes_token", "refuse"]
 
 
 def authenticate() -> Response | None:
-    """Self-issued token + membership; a refusal is recorded (denial list, exchange log) and answered."""
+    """Self-issued token + membership; a refusal is recorded (denial list, exchange log) and answered.
+
+    A view marked by :func:`consumes_token` spends the token id itself, in the transaction of its change
+    (``g.token_use``); for every other view it is spent here."""
     trust = current_app.config["TRUST"]
     from connector.identity import IdentityError
+    view = current_app.view_functions.get(request.endpoint or "")
     try:
-        g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
+        if getattr(view, "consumes_token", False):
+            g.caller, g.token_use = trust.authenticate_for_change(request.headers.get("Authorization"),
+                                                                  request.path)
+        else:
+            g.caller = trust.authenticate(request.headers.get("Authorization"), request.path)
     except IdentityError as e:
-        trust.record_denial(request.path, e, request.headers.get("Authorization"))
-        process_path = "/negotiations" in request.path or "/transfers" in request.path
-        status = 404 if process_path else 401
-        return dsp_error(request.path, status, "NOT_FOUND" if process_path else "UNAUTHORIZED",
-                         ["not found" if process_path else "authentication failed"])
+        return refuse(e)
     return None
+
+
+def consumes_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that consumes its request's token id (``g.token_use.consume(conn)``) in its own transaction; an
+    :class:`~connector.identity.IdentityError` it raises is answered as a refused token."""
+    view.consumes_token = True  # type: ignore[attr-defined]
+    return view
+
+
+def refuse(e: Exception) -> Response:
+    """The answer to a refused token, recorded in the denial list and the exchange log (dsp.md §8)."""
+    trust = current_app.config["TRUST"]
+    trust.record_denial(request.path, e, request.headers.get("Authorization"))
+    process_path = "/negotiations" in request.path or "/transfers" in request.path
+    status = 404 if process_path else 401
+    return dsp_error(request.path, status, "NOT_FOUND" if process_path else "UNAUTHORIZED",
+                     ["not found" if process_path else "authentication failed"])
 
 
 def answer(result: tuple[int, dict[str, Any]]) -> Response:

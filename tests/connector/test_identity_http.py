@@ -16,7 +16,6 @@ from connector.clock import FixedClock
 from connector.identity.credentials import MEMBERSHIP_SCOPE
 from connector.identity.keys import SigningKey, generate_key
 from connector.identity.tokens import issue_self_token
-from connector.store import tokens_url
 from connector.store.models import DenialRecord, OwnCredential
 from connector.testing import LiveSpace
 from contracts.schemas import DSP_CONTEXT, validation_errors
@@ -51,9 +50,6 @@ def _snapshot(live: Any) -> dict[str, list[Any]]:
             if name in ("denial", "trust_document", "audit_entry", "audit_head"):
                 continue
             out[name] = sorted(map(repr, c.execute(text(f'SELECT * FROM "{name}"')).all()))
-    if tokens_url(live.node.config.database_url) != live.node.config.database_url:   # SQLite: a file of their own
-        with live.node.relaxed_engine.connect() as c:
-            out["seen_jti (tokens file)"] = sorted(map(repr, c.execute(text("SELECT * FROM seen_jti")).all()))
     return out
 
 

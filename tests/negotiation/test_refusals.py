@@ -156,3 +156,40 @@ def test_provider_initiated_offer_cnc_18(shared: Space) -> None:
     # the operator turns it down: the provider (a real node here, which never heard of it) answers 404, retried
     r = shared.consumer.api("POST", f"/api/negotiations/{ack['consumerPid']}/terminate", {"reason": "pas utile"})
     assert r.status_code == 200 and r.json()["state"] == "TERMINATED"
+
+
+def test_a_token_is_spent_by_the_change_it_authorises(shared: Space, rec: Recorder) -> None:
+    """A protocol message consumes its token's id in the transaction of its change (trust.md §1.2, step 10): the
+    same token again is refused as a replay (404 on a process path, REPLAY in the denial list) and changes nothing;
+    a message refused before any change (its schema) leaves its token unspent; of many concurrent copies of one
+    request exactly one is applied, although the message itself would be answered as a harmless repeat."""
+    from connector.store import DenialRecord
+    from sqlmodel import select
+    provider = shared.provider
+    token = shared.token(shared.consumer, provider)
+    headers = {"Authorization": f"Bearer {token}"}
+    request = contract_request(new_pid(), {**OPEN_OFFER, "target": shared.datasets["open"]}, callback_address=rec.url)
+    url = f"{provider.url}{DSP}/negotiations/request"
+    _refused(httpx.post(url, headers=headers, json={**request, "@type": "ContractOfferMessage"}, timeout=30))
+    first = httpx.post(url, headers=headers, json=request, timeout=30)       # the same token, still unspent
+    assert first.status_code == 201, first.text
+    _quiet(shared)
+    before = _rows(provider)
+    _refused(httpx.post(url, headers=headers, json=request, timeout=30), 404)
+    ppid = first.json()["providerPid"]
+    _refused(httpx.post(f"{provider.url}{DSP}/negotiations/{ppid}/termination", headers=headers,
+                        json=negotiation_termination(ppid, request["consumerPid"]), timeout=30), 404)
+    assert _rows(provider) == before
+    with provider.node.session() as s:
+        assert [d.code for d in s.exec(select(DenialRecord)).all()].count("REPLAY") >= 2
+    # one token, eight copies of a new request at once: one negotiation, one 201
+    import concurrent.futures
+    token = shared.token(shared.consumer, provider)
+    request = contract_request(new_pid(), {**OPEN_OFFER, "target": shared.datasets["open"]}, callback_address=rec.url)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(lambda _: httpx.post(url, headers={"Authorization": f"Bearer {token}"},
+                                                     json=request, timeout=30).status_code, range(8)))
+    assert codes == [201] + [404] * 7, codes
+    with provider.node.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM negotiation WHERE peer_pid = :p"),
+                         {"p": request["consumerPid"]}).scalar() == 1
