@@ -165,12 +165,12 @@ def append_many(session: Session | Connection, items: list[tuple[str, Mapping[st
     return [first + i for i in range(k)]
 
 
-
 def append_batch(conn: Session | Connection, entries: list[tuple[str, Mapping[str, Any], datetime | float]]) -> None:
     """Append (kind, body, time) entries together: the shape of a group commit's deferred batch
     (``GroupCommit.at_commit_batch(append_batch, entries)``), where every member's entries meet."""
     if entries:
         append_many(conn, [(kind, body) for kind, body, _ in entries], entries[-1][2], times=[t for *_, t in entries])
+
 
 def _frontier_of(cp_row: Any) -> CompactRange:
     frontier = CompactRange(cp_row.size, [bytes.fromhex(h) for h in json.loads(cp_row.frontier)])
