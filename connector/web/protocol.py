@@ -15,6 +15,7 @@ from typing import Any, Callable
 from flask import Response, current_app, g, jsonify, request
 
 from connector.errors import dsp_error
+from connector.identity import IdentityError
 
 __all__ = ["authenticate", "answer", "consumes_token", "refuse"]
 
@@ -25,7 +26,6 @@ def authenticate() -> Response | None:
     A view marked by :func:`consumes_token` spends the token id itself, in the transaction of its change
     (``g.token_use``); for every other view it is spent here."""
     trust = current_app.config["TRUST"]
-    from connector.identity import IdentityError
     view = current_app.view_functions.get(request.endpoint or "")
     try:
         if getattr(view, "consumes_token", False):
@@ -39,13 +39,13 @@ def authenticate() -> Response | None:
 
 
 def consumes_token(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that consumes its request's token id (``g.token_use.consume(conn)``) in its own transaction; an
-    :class:`~connector.identity.IdentityError` it raises is answered as a refused token."""
+    """Mark a view that consumes its request's token id (``g.token_use.consume(conn)``) in its own transaction;
+    its blueprint answers the :class:`~connector.identity.IdentityError` of a replay with :func:`refuse`."""
     view.consumes_token = True  # type: ignore[attr-defined]
     return view
 
 
-def refuse(e: Exception) -> Response:
+def refuse(e: IdentityError) -> Response:
     """The answer to a refused token, recorded in the denial list and the exchange log (dsp.md §8)."""
     trust = current_app.config["TRUST"]
     trust.record_denial(request.path, e, request.headers.get("Authorization"))
