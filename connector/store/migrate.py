@@ -28,13 +28,40 @@ def _config() -> "Config":
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; idempotent, safe to call at every start."""
-    if revision == "head" and _stored_revision(engine) == HEAD:
-        return  # nothing to do: avoid importing Alembic on every start
-    from alembic import command
-    cfg = _config()
+    if not (revision == "head" and _stored_revision(engine) == HEAD):   # else skip importing Alembic at every start
+        from alembic import command
+        cfg = _config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    if revision == "head":
+        _absorb_tokens_file(engine)
+
+
+def _absorb_tokens_file(engine: Engine) -> None:
+    """SQLite nodes before 2026-12-08 kept the replay guard's token ids in a file of their own beside the database
+    (``node.db`` → ``node-tokens.db``): carry them into ``seen_jti``, so that a token spent before the upgrade stays
+    spent, then remove the file."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return
+    db = Path(engine.url.database)
+    tokens = db.with_name(db.stem + "-tokens" + (db.suffix or ".db"))
+    if not tokens.exists():
+        return
+    import sqlite3
+    source = sqlite3.connect(tokens)
+    try:
+        rows = source.execute("SELECT iss, jti, expires_at FROM seen_jti").fetchall()
+    except sqlite3.OperationalError:   # no table: nothing was ever written there
+        rows = []
+    finally:
+        source.close()
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        for iss, jti, expires_at in rows:
+            conn.execute(text("INSERT INTO seen_jti (iss, jti, expires_at) VALUES (:iss, :jti, :expires_at) "
+                              "ON CONFLICT DO NOTHING"), {"iss": iss, "jti": jti, "expires_at": expires_at})
+    for leftover in (tokens, tokens.with_name(tokens.name + "-wal"), tokens.with_name(tokens.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def _stored_revision(engine: Engine) -> str | None:

@@ -81,6 +81,24 @@ def test_sqlite_runs_wal_with_full_sync(tmp_path) -> None:  # type: ignore[no-un
     engine.dispose()
 
 
+def test_token_ids_of_the_former_tokens_file_stay_spent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Earlier SQLite nodes kept token ids in ``<db>-tokens.db``: the upgrade carries them into ``seen_jti`` (a token
+    spent before stays spent) and removes the file."""
+    import sqlite3
+    old = sqlite3.connect(tmp_path / "n-tokens.db")
+    old.execute("CREATE TABLE seen_jti (iss TEXT, jti TEXT, expires_at INTEGER, PRIMARY KEY (iss, jti))")
+    old.executemany("INSERT INTO seen_jti VALUES (?, ?, ?)", [("did:web:a", "j1", 10), ("did:web:a", "j2", 20)])
+    old.commit()
+    old.close()
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    upgrade(engine)
+    with Session(engine) as s:
+        assert sorted(r.jti for r in s.exec(select(SeenJti)).all()) == ["j1", "j2"]
+    assert not (tmp_path / "n-tokens.db").exists()
+    upgrade(engine)   # nothing left to carry
+    engine.dispose()
+
+
 def test_declared_head_matches_the_migration_scripts() -> None:
     from connector.store.migrate import HEAD
     assert HEAD == head_revision()
