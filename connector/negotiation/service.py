@@ -17,6 +17,7 @@ Reactions, unless a conformance-kit script says otherwise (``contracts.conforman
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -777,40 +778,30 @@ _AND_NEXT = (" RETURNING (SELECT later.id FROM negotiation_outbox later WHERE la
 _OUTBOX_OUTCOME = Statement("UPDATE negotiation_outbox SET status = :status, attempts = :attempts, "
                             "last_error = :last_error, next_at = :next_at, lease_until = :lease_until WHERE id = :id"
                             + _AND_NEXT)
-_MARKS: dict[tuple[int, str], Statement] = {}
-_LEASES: dict[int, Statement] = {}
-
-
 def _ids(count: int) -> str:
     return ", ".join(f":id{i}" for i in range(count))
 
 
+@functools.lru_cache(maxsize=None)   # one per group size (at most the group's 16 members) and dialect
 def _mark_sent_statement(count: int, dialect: str) -> Statement:
     """Mark ``count`` rows sent, those still pending and ours; each with the next pending row of its negotiation.
     On PostgreSQL the negotiations' row locks are taken in the same statement: they serialise the marks with a
     change adding rows to a negotiation (SQLite has one writer at a time)."""
-    st = _MARKS.get((count, dialect))
-    if st is None:
-        lock = (" AND EXISTS (SELECT 1 FROM negotiation WHERE negotiation.id = negotiation_outbox.negotiation_id "
-                "FOR UPDATE)") if dialect == "postgresql" else ""
-        st = _MARKS.setdefault((count, dialect), Statement(
-            "UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "
-            f"WHERE id IN ({_ids(count)}) AND status = 'pending' AND lease_owner = :owner{lock} "
-            "RETURNING id, (SELECT later.id FROM negotiation_outbox later "
-            "WHERE later.negotiation_id = negotiation_outbox.negotiation_id AND later.status = 'pending' "
-            "AND later.id > negotiation_outbox.id ORDER BY later.id LIMIT 1)"))
-    return st
+    lock = (" AND EXISTS (SELECT 1 FROM negotiation WHERE negotiation.id = negotiation_outbox.negotiation_id "
+            "FOR UPDATE)") if dialect == "postgresql" else ""
+    return Statement("UPDATE negotiation_outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL "
+                     f"WHERE id IN ({_ids(count)}) AND status = 'pending' AND lease_owner = :owner{lock} "
+                     "RETURNING id, (SELECT later.id FROM negotiation_outbox later "
+                     "WHERE later.negotiation_id = negotiation_outbox.negotiation_id AND later.status = 'pending' "
+                     "AND later.id > negotiation_outbox.id ORDER BY later.id LIMIT 1)")
 
 
+@functools.lru_cache(maxsize=None)
 def _take_leases_statement(count: int) -> Statement:
     """Lease ``count`` pending rows to us unless another process holds them; the rows taken."""
-    st = _LEASES.get(count)
-    if st is None:
-        st = _LEASES.setdefault(count, Statement(
-            f"UPDATE negotiation_outbox SET lease_owner = :owner, lease_until = :until WHERE id IN ({_ids(count)}) "
-            "AND status = 'pending' AND (lease_owner IS NULL OR lease_owner = :owner OR lease_until IS NULL "
-            "OR lease_until <= :now) RETURNING id"))
-    return st
+    return Statement(f"UPDATE negotiation_outbox SET lease_owner = :owner, lease_until = :until "
+                     f"WHERE id IN ({_ids(count)}) AND status = 'pending' AND (lease_owner IS NULL "
+                     "OR lease_owner = :owner OR lease_until IS NULL OR lease_until <= :now) RETURNING id")
 
 
 def _reachable(state: NegotiationState) -> set[str]:

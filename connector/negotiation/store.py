@@ -183,15 +183,22 @@ def row_by_peer(conn: Any, role: str, counterparty: str, peer_pid: str) -> Row |
 def insert_row(conn: Any, row: Row) -> int:
     """Insert a new negotiation; its id is set on ``row`` and returned (the driver's IntegrityError, wrapped by
     SQLAlchemy as :class:`sqlalchemy.exc.IntegrityError`, on a duplicate peer pid)."""
-    values = {name: getattr(row, name) for name in _COLUMNS if name != "id"}
-    row.id = _scalar_or_integrity(conn, _INSERT_ROW, _NEG_CODEC.encode(conn, values))
+    row.id = _first_or_integrity(conn, _INSERT_ROW, _NEG_CODEC.encode(conn, _new_values(row)))[0]
     return row.id
 
 
-def _scalar_or_integrity(conn: Any, statement: Statement, params: dict[str, Any], *, whole: bool = False) -> Any:
-    """The statement's first value (its first row when ``whole``)."""
+def _new_values(row: Row) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _COLUMNS if name != "id"}
+
+
+def _changed_values(row: Row) -> dict[str, Any]:
+    return {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}
+
+
+def _first_or_integrity(conn: Any, statement: Statement, params: dict[str, Any]) -> Any:
+    """The statement's first row (SQLAlchemy's IntegrityError for the driver's, as the ORM would raise it)."""
     try:
-        return statement.first(conn, params) if whole else statement.scalar(conn, params)
+        return statement.first(conn, params)
     except conn.dialect.dbapi.IntegrityError as e:
         from sqlalchemy.exc import IntegrityError
         raise IntegrityError(statement.sql, None, e) from e
@@ -325,21 +332,17 @@ class Work:
             # decides, and returns the lease it kept)
             first.lease_owner, first.lease_until = self.node_owner, self.node.clock.now() + LEASE_SECONDS
         if first is not None and self.conn.dialect.name == "postgresql":
-            row_values = {name: getattr(row, name) for name in _COLUMNS if name != "id"}
             if row.id is None:
-                row.id, first.id, first.lease_owner = _scalar_or_integrity(
-                    self.conn, _INSERT_ROW_AND_SEND, {**row_values, **_first_send_values(first)}, whole=True)
+                row.id, first.id, first.lease_owner = _first_or_integrity(
+                    self.conn, _INSERT_ROW_AND_SEND, {**_new_values(row), **_first_send_values(first)})
             else:
-                first.id, first.lease_owner = _UPDATE_ROW_AND_SEND.first(self.conn, {
-                    "row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE},
-                    **_first_send_values(first)})
-            first.negotiation_id = row.id
+                first.id, first.lease_owner = _UPDATE_ROW_AND_SEND.first(
+                    self.conn, {**_changed_values(row), **_first_send_values(first)})
         else:
             if row.id is None:
                 insert_row(self.conn, row)   # a new negotiation is written once, with its first change
             else:
-                _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(
-                    self.conn, {"row_id": row.id, **{name: getattr(row, name) for name in _MUTABLE}}))
+                _UPDATE_ROW.count(self.conn, _NEG_CODEC.encode(self.conn, _changed_values(row)))
             if first is not None:
                 first.negotiation_id = row.id or 0
                 first.id, first.lease_owner = _INSERT_FIRST_SEND.first(self.conn, _OUTBOX_CODEC.encode(

@@ -9,11 +9,11 @@ group's COMMIT. Every member returns only once its changes are durable, a member
 savepoint alone, and a failed COMMIT fails every member of the group. Execution order is commit order, so the
 result is that of running the members one after another.
 
-Work that takes a lock every writer needs (the audit log's head row) is deferred with :meth:`GroupCommit.at_commit`
-and run by the group's leader just before COMMIT, in member order: the group then takes that lock last and holds it
-only through the commit, as a lone transaction would. :meth:`GroupCommit.at_commit_batch` defers items instead: the
-items of every member for one function are handed to it together, once (the audit entries of a whole group are
-appended in two statements, not two per member).
+Work that takes a lock every writer needs (the audit log's head row) is deferred with
+:meth:`GroupCommit.at_commit_batch` and run by the group's leader just before COMMIT: the items of every member for
+one function are handed to it together, once, in member order (the audit entries of a whole group are appended in
+two statements, not two per member). The group then takes that lock last and holds it only through the commit, as
+a lone transaction would.
 
 Grouping is for SQLite, where one lock covers the whole database, and for PostgreSQL when one process serves the
 node. With several processes on PostgreSQL a group's row locks would be held until its COMMIT while members of
@@ -41,35 +41,25 @@ _ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT group_member")
 
 
 class _Deferred:
-    """Work deferred to just before COMMIT, in order: plain functions, and batches (one per function, at the place
-    of its first items) that gather the items given for that function."""
+    """Work deferred to just before COMMIT: one batch per function, in the order of each function's first items,
+    gathering the items given for it."""
 
     def __init__(self) -> None:
-        self.work: list[tuple[Callable[..., None], list[Any] | None]] = []
-        self._batches: dict[Any, list[Any]] = {}
+        self._batches: dict[Callable[[Any, list[Any]], None], list[Any]] = {}   # insertion order is run order
 
     def __bool__(self) -> bool:
-        return bool(self.work)
+        return bool(self._batches)
 
-    def add(self, fn: Callable[..., None], items: list[Any] | None) -> None:
-        if items is None:
-            self.work.append((fn, None))
-        elif (batch := self._batches.get(fn)) is not None:
-            batch.extend(items)
-        else:
-            self._batches[fn] = batch = list(items)
-            self.work.append((fn, batch))
+    def add(self, fn: Callable[[Any, list[Any]], None], items: list[Any]) -> None:
+        self._batches.setdefault(fn, []).extend(items)
 
     def extend(self, other: "_Deferred") -> None:
-        for fn, items in other.work:
+        for fn, items in other._batches.items():
             self.add(fn, items)
 
     def run(self, conn: Any) -> None:
-        for fn, items in self.work:
-            if items is None:
-                fn(conn)
-            else:
-                fn(conn, items)
+        for fn, items in self._batches.items():
+            fn(conn, items)
 
 
 class GroupCommitError(RuntimeError):
@@ -210,12 +200,6 @@ class GroupCommit:
                 conn.close()
             except Exception:  # noqa: BLE001 - a broken connection is being thrown away
                 pass
-
-    def at_commit(self, fn: Callable[[Any], None]) -> None:
-        """Run ``fn(connection)`` just before the group commits (dropped if this member rolls back)."""
-        if not getattr(self._local, "inside", False):
-            raise RuntimeError("at_commit outside a group commit transaction")
-        self._local.deferred.add(fn, None)
 
     def at_commit_batch(self, fn: Callable[[Any, list[Any]], None], items: list[Any]) -> None:
         """Add ``items`` to the group's batch for ``fn``: just before the group commits, ``fn(connection, items)``

@@ -56,10 +56,11 @@ def _absorb_tokens_file(engine: Engine) -> None:
         rows = []
     finally:
         source.close()
-    with engine.begin() as conn:
-        for iss, jti, expires_at in rows:
+    if rows:
+        with engine.begin() as conn:
             conn.execute(text("INSERT INTO seen_jti (iss, jti, expires_at) VALUES (:iss, :jti, :expires_at) "
-                              "ON CONFLICT DO NOTHING"), {"iss": iss, "jti": jti, "expires_at": expires_at})
+                              "ON CONFLICT DO NOTHING"),
+                         [{"iss": iss, "jti": jti, "expires_at": expires_at} for iss, jti, expires_at in rows])
     for leftover in (tokens, tokens.with_name(tokens.name + "-wal"), tokens.with_name(tokens.name + "-shm")):
         leftover.unlink(missing_ok=True)
 

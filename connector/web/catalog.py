@@ -21,8 +21,7 @@ from flask import Blueprint, Response, current_app, g, render_template_string, r
 
 from catalog import CatalogRequestError, MetadataError, page_params, read_catalog_request
 from connector.errors import catalog_error, json_error
-from connector.identity import IdentityError
-from connector.web.protocol import authenticate, consumes_token, refuse
+from connector.web.protocol import consumes_token, guard
 
 __all__ = ["bp"]
 
@@ -48,12 +47,7 @@ def _service() -> Any:
 
 # -- DSP ------------------------------------------------------------------------------------------------------------
 
-dsp.before_request(authenticate)
-
-
-@dsp.errorhandler(IdentityError)
-def _refused_token(e: IdentityError) -> Response:
-    return refuse(e)   # a replayed token id, found when the answer's log entry consumes it
+guard(dsp)
 
 
 def _catalog_response(body: bytes, status: int = 200, links: list[str] | None = None) -> Response:

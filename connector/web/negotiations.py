@@ -16,8 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, request
 
 from connector.app import on_start
-from connector.identity import IdentityError
-from connector.web.protocol import answer, authenticate, consumes_token, refuse
+from connector.web.protocol import answer, consumes_token, guard
 
 bp = Blueprint("negotiations", __name__)
 
@@ -36,12 +35,7 @@ def _service() -> Any:
     return current_app.config["NEGOTIATIONS"]
 
 
-bp.before_request(authenticate)
-
-
-@bp.errorhandler(IdentityError)
-def _refused_token(e: IdentityError):  # type: ignore[no-untyped-def]
-    return refuse(e)   # a replayed token id, found when the change consumes it
+guard(bp)
 
 
 def _body() -> Any:

@@ -2,7 +2,7 @@
 
 The catalog endpoints live in ``connector/web/catalog.py``, the negotiation endpoints in
 ``connector/web/negotiations.py``, the transfer endpoints in ``connector/web/transfers.py``; each registers
-:func:`authenticate` as its ``before_request``.
+:func:`authenticate` as its ``before_request`` (:func:`guard`).
 
 Refusals follow dsp.md §8: 401 with a CatalogError on catalogue paths; on negotiation and transfer paths any refusal
 is a 404, so the existence of a process is never revealed.
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from connector.errors import dsp_error
 from connector.identity import IdentityError
 
-__all__ = ["authenticate", "answer", "consumes_token", "refuse"]
+__all__ = ["authenticate", "answer", "consumes_token", "guard", "refuse"]
 
 
 def authenticate() -> Response | None:
@@ -38,9 +38,15 @@ def authenticate() -> Response | None:
     return None
 
 
+def guard(bp: Blueprint) -> None:
+    """Every view of ``bp`` behind :func:`authenticate`; the replay a view marked by :func:`consumes_token` finds
+    when it spends its token is answered as any refused token (:func:`refuse`)."""
+    bp.before_request(authenticate)
+    bp.register_error_handler(IdentityError, refuse)
+
+
 def consumes_token(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that consumes its request's token id (``g.token_use.consume(conn)``) in its own transaction;
-    its blueprint answers the :class:`~connector.identity.IdentityError` of a replay with :func:`refuse`."""
+    """Mark a view that consumes its request's token id (``g.token_use.consume(conn)``) in its own transaction."""
     view.consumes_token = True  # type: ignore[attr-defined]
     return view
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, request
 
 from connector.app import on_start
-from connector.web.protocol import answer, authenticate
+from connector.web.protocol import answer, guard
 
 bp = Blueprint("transfers", __name__)
 
@@ -32,7 +32,7 @@ def _service() -> Any:
     return current_app.config["TRANSFERS"]
 
 
-bp.before_request(authenticate)
+guard(bp)
 
 
 @bp.post("/transfers/request")

@@ -4,7 +4,6 @@ back alone, a failed COMMIT fails every member; the same interface holds for lon
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -27,17 +26,33 @@ def _rows(engine) -> list[tuple[int, str]]:
 
 
 def _wait_for_waiters(group: GroupCommit, n: int) -> None:
-    """Block until ``n`` threads queue for the shared connection (nothing signals a thread joining the queue: look
-    until it holds, for at most 30 s)."""
-    deadline = time.monotonic() + 30
-    while group._waiting < n:
-        assert time.monotonic() < deadline, f"{group._waiting} of {n} threads queued"
-        time.sleep(0.001)
+    """Block until ``n`` threads queue for the shared connection: the group's turn queue is watched, so that each
+    thread joining it wakes this one (a condition, not a timer)."""
+    with group._lock:
+        assert group._turn.arrived.wait_for(lambda: group._waiting >= n, timeout=30), group._waiting
+
+
+class _WatchedTurn(threading.Condition):
+    """The group's turn queue, telling ``arrived`` each time a thread starts waiting in it."""
+
+    def __init__(self, lock) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(lock)
+        self.arrived = threading.Condition(lock)
+
+    def wait(self, timeout=None):  # type: ignore[no-untyped-def]
+        self.arrived.notify_all()   # the lock is held here, as a wait requires
+        return super().wait(timeout)
+
+
+def _watched(group: GroupCommit) -> GroupCommit:
+    group._turn = _WatchedTurn(group._lock)
+    return group
 
 
 def _queued_behind(group: GroupCommit, hold, others) -> None:
     """Run ``hold(inside, release)`` in a thread until it sets ``inside`` within its transaction, start ``others``
     so that they queue behind it, then ``release`` it: they run in its group. Returns once every thread ended."""
+    _watched(group)
     inside, release = threading.Event(), threading.Event()
     t0 = threading.Thread(target=hold, args=(inside, release))
     t0.start()
@@ -114,7 +129,7 @@ def test_a_failed_commit_fails_every_member_and_keeps_nothing(engine):
     group = GroupCommit(lambda: engine)
     results: dict[int, BaseException | None] = {}
 
-    def boom(_conn) -> None:
+    def boom(_conn, _items) -> None:
         raise RuntimeError("disk full")
 
     def member(i: int, inside: threading.Event | None = None, release: threading.Event | None = None) -> None:
@@ -122,7 +137,7 @@ def test_a_failed_commit_fails_every_member_and_keeps_nothing(engine):
             with group.transaction() as conn:
                 conn.execute(text("INSERT INTO item VALUES (:i, 'x')"), {"i": i})
                 if i == 2:
-                    group.at_commit(boom)
+                    group.at_commit_batch(boom, [i])
                 if inside is not None and release is not None:
                     inside.set()
                     release.wait(30)
@@ -141,19 +156,23 @@ def test_a_failed_commit_fails_every_member_and_keeps_nothing(engine):
 @pytest.mark.parametrize("grouped", [True, False])
 def test_deferred_work_runs_in_order_before_commit_and_not_for_rolled_back_members(engine, grouped):
     group = GroupCommit(lambda: engine, grouped=grouped)
+
+    def deferred(conn, items: list[int]) -> None:
+        for i in items:
+            conn.execute(text("INSERT INTO item VALUES (:j, 'deferred')"), {"j": 100 + i})
+
     for i, fail in ((1, False), (2, True), (3, False)):
         try:
             with group.transaction() as conn:
                 conn.execute(text("INSERT INTO item VALUES (:i, 'row')"), {"i": i})
-                group.at_commit(lambda c, i=i: c.execute(text("INSERT INTO item VALUES (:j, 'deferred')"),
-                                                         {"j": 100 + i}))
+                group.at_commit_batch(deferred, [i])
                 if fail:
                     raise KeyError("no")
         except KeyError:
             pass
     assert _rows(engine) == [(1, "row"), (3, "row"), (101, "deferred"), (103, "deferred")]
     with pytest.raises(RuntimeError):
-        group.at_commit(lambda c: None)    # outside a transaction
+        group.at_commit_batch(deferred, [0])    # outside a transaction
     with group.transaction():
         with pytest.raises(RuntimeError):
             with group.transaction():
@@ -161,7 +180,7 @@ def test_deferred_work_runs_in_order_before_commit_and_not_for_rolled_back_membe
 
 
 def test_batched_work_of_a_group_runs_once_with_every_members_items_in_order(engine):
-    group = GroupCommit(lambda: engine)
+    group = _watched(GroupCommit(lambda: engine))
     calls: list[list[int]] = []
     order: list[int] = []     # members run one at a time: the order they ran in
 
